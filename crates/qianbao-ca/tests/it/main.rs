@@ -1,0 +1,7 @@
+//! Integration tests of qianbao-ca through its public API.
+
+#[test]
+fn error_type_is_displayable() {
+    let e = qianbao_ca::CaError::Store(qianbao_store::StoreError::not_found("x"));
+    assert!(e.to_string().starts_with("storage failed"));
+}
