@@ -1,9 +1,568 @@
-//! Storage of this crate: the [`CaStore`] trait and its backends.
+//! Storage of this crate: the [`CaStore`] trait, the row types it moves, and [`CaDb`], the concrete store
+//! over a [`qianbao_store::Database`] (SQLite by default, PostgreSQL with the `postgres` feature).
+//!
+//! Tables (component `ca`): `ca_authorities` (root and issuing CAs: certificate and sealed key handle),
+//! `ca_certificates` (one row per issued certificate; a partial unique index keeps one active certificate
+//! per device), `ca_crl_numbers`, `ca_order_nonces` (used payment-order nonces) and `ca_usage` (the
+//! append-only usage record).
+
+use std::future::Future;
+
+use qianbao_core::{DeviceId, Timestamp, UserId};
+use qianbao_store::{Database, ErrorKind, Migration, StoreError};
 
 use crate::CaError;
+use crate::keys::KeyHandle;
+use crate::order::OrderNonce;
+use crate::record::{
+    CertSerial, CertStatus, CertificateRecord, Fingerprint, RevocationReason, UsageEvent, UsageKind, UsageRecord,
+};
 
-/// The CA's own keys and certificates, issued certificate records, revocations, CRL numbers, order nonces and the usage record.
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+/// Which CA a stored authority is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorityKind {
+    /// The self-signed root.
+    Root,
+    /// An issuing (intermediate) CA.
+    Issuing,
+}
+
+impl AuthorityKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AuthorityKind::Root => "root",
+            AuthorityKind::Issuing => "issuing",
+        }
+    }
+
+    pub(crate) fn from_name(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "root" => Ok(AuthorityKind::Root),
+            "issuing" => Ok(AuthorityKind::Issuing),
+            other => Err(StoreError::corrupt(format!("unknown authority kind {other:?}"))),
+        }
+    }
+}
+
+/// A stored CA: its certificate and the handle of its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorityRow {
+    /// Root or issuing.
+    pub kind: AuthorityKind,
+    /// 1 for the root; 1, 2, … for issuing CAs in rollover order.
+    pub generation: u32,
+    /// The CA certificate, DER.
+    pub cert_der: Vec<u8>,
+    /// Where its key is (sealed PKCS#8 for the local custody).
+    pub key_handle: KeyHandle,
+    /// A retired issuing CA issues nothing new but still signs CRLs for what it issued.
+    pub retired: bool,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Its notAfter.
+    pub not_after: Timestamp,
+}
+
+/// An issuance to persist atomically: the new certificate, what it supersedes or revokes, and the usage
+/// events. Every superseded certificate must still be active and every revoked one not yet revoked, or
+/// the whole change is refused with a conflict.
+#[derive(Debug, Clone)]
+pub struct NewCertificate {
+    /// The new record (status active).
+    pub record: CertificateRecord,
+    /// Certificates that become superseded by it (at `record.issued_at`).
+    pub supersede: Vec<CertSerial>,
+    /// Certificates revoked with `revoke_reason` at `record.issued_at`.
+    pub revoke: Vec<CertSerial>,
+    /// The reason for `revoke`.
+    pub revoke_reason: RevocationReason,
+    /// Usage events recorded in the same transaction.
+    pub events: Vec<UsageEvent>,
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// Revoked now; the updated record.
+    Revoked(CertificateRecord),
+    /// It was revoked before; the record unchanged.
+    AlreadyRevoked(CertificateRecord),
+    /// No such certificate.
+    NotFound,
+}
+
+/// The CA's own keys and certificates, issued certificate records, revocations, CRL numbers, order nonces
+/// and the usage record.
 pub trait CaStore: Send + Sync {
     /// Creates or upgrades this crate's tables.
     fn migrate(&self) -> impl Future<Output = Result<(), CaError>> + Send;
+
+    /// Every stored authority (root first, then issuing CAs by generation).
+    fn authorities(&self) -> impl Future<Output = Result<Vec<AuthorityRow>, CaError>> + Send;
+
+    /// Inserts authorities and, in the same transaction, retires issuing CA `retire_issuing`. A duplicate
+    /// (kind, generation) is a conflict (another instance created it first).
+    fn insert_authorities(
+        &self,
+        rows: Vec<AuthorityRow>,
+        retire_issuing: Option<u32>,
+    ) -> impl Future<Output = Result<(), CaError>> + Send;
+
+    /// Persists an issuance atomically (see [`NewCertificate`]).
+    fn insert_certificate(&self, new: NewCertificate) -> impl Future<Output = Result<(), CaError>> + Send;
+
+    /// Revokes `serial` unless it is already revoked, recording `event` in the same transaction.
+    fn revoke(
+        &self,
+        serial: CertSerial,
+        reason: RevocationReason,
+        at: Timestamp,
+        event: UsageEvent,
+    ) -> impl Future<Output = Result<RevokeOutcome, CaError>> + Send;
+
+    /// One certificate.
+    fn certificate(
+        &self,
+        serial: CertSerial,
+    ) -> impl Future<Output = Result<Option<CertificateRecord>, CaError>> + Send;
+
+    /// A user's certificates, oldest first.
+    fn certificates_for_user(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<CertificateRecord>, CaError>> + Send;
+
+    /// A device's certificates, oldest first.
+    fn certificates_for_device(
+        &self,
+        device: DeviceId,
+    ) -> impl Future<Output = Result<Vec<CertificateRecord>, CaError>> + Send;
+
+    /// Superseded and revoked certificates still unexpired at `at` (CRLs, the mTLS revocation view).
+    fn inactive_certificates(
+        &self,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Vec<CertificateRecord>, CaError>> + Send;
+
+    /// The next CRL number of issuing CA `generation` (1, 2, 3, …; never repeats).
+    fn next_crl_number(&self, generation: u32) -> impl Future<Output = Result<u64, CaError>> + Send;
+
+    /// Records the nonce of an accepted order of `user` and, in the same transaction, `event`. Returns
+    /// `false` (and records nothing) when the nonce was used before.
+    fn accept_nonce(
+        &self,
+        user: UserId,
+        nonce: OrderNonce,
+        signed_at: Timestamp,
+        serial: CertSerial,
+        event: UsageEvent,
+    ) -> impl Future<Output = Result<bool, CaError>> + Send;
+
+    /// Forgets nonces of orders signed before `before` (they fail the freshness check anyway).
+    fn prune_nonces(&self, before: Timestamp) -> impl Future<Output = Result<u64, CaError>> + Send;
+
+    /// Appends usage events.
+    fn append_usage(&self, events: Vec<UsageEvent>) -> impl Future<Output = Result<(), CaError>> + Send;
+
+    /// The last `limit` usage entries of a certificate, oldest first.
+    fn usage_for_certificate(
+        &self,
+        serial: CertSerial,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<UsageRecord>, CaError>> + Send;
+
+    /// The last `limit` usage entries of a user, oldest first.
+    fn usage_for_user(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<UsageRecord>, CaError>> + Send;
+}
+
+pub(crate) static MIGRATIONS: &[Migration] = &[Migration {
+    component: "ca",
+    version: 1,
+    name: "authorities, certificates, crl numbers, order nonces, usage",
+    sqlite: "
+CREATE TABLE ca_authorities (
+    kind TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    cert_der BLOB NOT NULL,
+    key_handle BLOB NOT NULL,
+    retired INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    not_after BIGINT NOT NULL,
+    PRIMARY KEY (kind, generation)
+);
+CREATE TABLE ca_certificates (
+    serial BLOB PRIMARY KEY,
+    fingerprint BLOB NOT NULL UNIQUE,
+    user_id BLOB NOT NULL,
+    device_id BLOB NOT NULL,
+    issuer_generation INTEGER NOT NULL,
+    der BLOB NOT NULL,
+    not_before BIGINT NOT NULL,
+    not_after BIGINT NOT NULL,
+    issued_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    status_at BIGINT,
+    revocation_reason TEXT,
+    superseded_by BLOB,
+    replaces BLOB
+);
+CREATE INDEX ca_certificates_user ON ca_certificates (user_id, issued_at);
+CREATE INDEX ca_certificates_device ON ca_certificates (device_id, issued_at);
+CREATE UNIQUE INDEX ca_certificates_one_active ON ca_certificates (device_id) WHERE status = 'active';
+CREATE INDEX ca_certificates_inactive ON ca_certificates (not_after) WHERE status <> 'active';
+CREATE TABLE ca_crl_numbers (
+    generation INTEGER PRIMARY KEY,
+    last_number BIGINT NOT NULL
+);
+CREATE TABLE ca_order_nonces (
+    user_id BLOB NOT NULL,
+    nonce BLOB NOT NULL,
+    signed_at BIGINT NOT NULL,
+    serial BLOB NOT NULL,
+    PRIMARY KEY (user_id, nonce)
+);
+CREATE INDEX ca_order_nonces_time ON ca_order_nonces (signed_at);
+CREATE TABLE ca_usage (
+    seq INTEGER PRIMARY KEY,
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    serial BLOB,
+    user_id BLOB,
+    failure TEXT,
+    detail TEXT NOT NULL
+);
+CREATE INDEX ca_usage_serial ON ca_usage (serial, seq);
+CREATE INDEX ca_usage_user ON ca_usage (user_id, seq);
+",
+    postgres: "
+CREATE TABLE ca_authorities (
+    kind TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    cert_der BYTEA NOT NULL,
+    key_handle BYTEA NOT NULL,
+    retired BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL,
+    not_after BIGINT NOT NULL,
+    PRIMARY KEY (kind, generation)
+);
+CREATE TABLE ca_certificates (
+    serial BYTEA PRIMARY KEY,
+    fingerprint BYTEA NOT NULL UNIQUE,
+    user_id BYTEA NOT NULL,
+    device_id BYTEA NOT NULL,
+    issuer_generation INTEGER NOT NULL,
+    der BYTEA NOT NULL,
+    not_before BIGINT NOT NULL,
+    not_after BIGINT NOT NULL,
+    issued_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    status_at BIGINT,
+    revocation_reason TEXT,
+    superseded_by BYTEA,
+    replaces BYTEA
+);
+CREATE INDEX ca_certificates_user ON ca_certificates (user_id, issued_at);
+CREATE INDEX ca_certificates_device ON ca_certificates (device_id, issued_at);
+CREATE UNIQUE INDEX ca_certificates_one_active ON ca_certificates (device_id) WHERE status = 'active';
+CREATE INDEX ca_certificates_inactive ON ca_certificates (not_after) WHERE status <> 'active';
+CREATE TABLE ca_crl_numbers (
+    generation INTEGER PRIMARY KEY,
+    last_number BIGINT NOT NULL
+);
+CREATE TABLE ca_order_nonces (
+    user_id BYTEA NOT NULL,
+    nonce BYTEA NOT NULL,
+    signed_at BIGINT NOT NULL,
+    serial BYTEA NOT NULL,
+    PRIMARY KEY (user_id, nonce)
+);
+CREATE INDEX ca_order_nonces_time ON ca_order_nonces (signed_at);
+CREATE TABLE ca_usage (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    serial BYTEA,
+    user_id BYTEA,
+    failure TEXT,
+    detail TEXT NOT NULL
+);
+CREATE INDEX ca_usage_serial ON ca_usage (serial, seq);
+CREATE INDEX ca_usage_user ON ca_usage (user_id, seq);
+",
+}];
+
+/// The columns of `ca_certificates` in the order every backend selects them.
+pub(crate) const CERT_COLUMNS: &str = "serial, fingerprint, user_id, device_id, issuer_generation, der, not_before, \
+     not_after, issued_at, status, status_at, revocation_reason, superseded_by, replaces";
+
+/// A `ca_certificates` row as plain column values, shared by the backends.
+#[derive(Debug, Clone)]
+pub(crate) struct CertRow {
+    pub serial: Vec<u8>,
+    pub fingerprint: Vec<u8>,
+    pub user_id: Vec<u8>,
+    pub device_id: Vec<u8>,
+    pub issuer_generation: i64,
+    pub der: Vec<u8>,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub issued_at: i64,
+    pub status: String,
+    pub status_at: Option<i64>,
+    pub revocation_reason: Option<String>,
+    pub superseded_by: Option<Vec<u8>>,
+    pub replaces: Option<Vec<u8>>,
+}
+
+fn serial_from_sql(b: &[u8]) -> Result<CertSerial, StoreError> {
+    CertSerial::from_der_integer(b).ok_or_else(|| StoreError::corrupt("a stored certificate serial is malformed"))
+}
+
+impl CertRow {
+    pub(crate) fn from_record(r: &CertificateRecord) -> Self {
+        use qianbao_store::sql::ts_to_sql;
+        let (status, status_at, reason, by) = match r.status {
+            CertStatus::Active => ("active", None, None, None),
+            CertStatus::Superseded { at, by } => {
+                ("superseded", Some(ts_to_sql(at)), None, Some(by.to_bytes().to_vec()))
+            }
+            CertStatus::Revoked { at, reason } => {
+                ("revoked", Some(ts_to_sql(at)), Some(reason.as_str().to_string()), None)
+            }
+        };
+        CertRow {
+            serial: r.serial.to_bytes().to_vec(),
+            fingerprint: r.fingerprint.to_bytes().to_vec(),
+            user_id: r.user.to_bytes().to_vec(),
+            device_id: r.device.to_bytes().to_vec(),
+            issuer_generation: i64::from(r.issuer_generation),
+            der: r.der.clone(),
+            not_before: ts_to_sql(r.not_before),
+            not_after: ts_to_sql(r.not_after),
+            issued_at: ts_to_sql(r.issued_at),
+            status: status.to_string(),
+            status_at,
+            revocation_reason: reason,
+            superseded_by: by,
+            replaces: r.replaces.map(|s| s.to_bytes().to_vec()),
+        }
+    }
+
+    pub(crate) fn into_record(self) -> Result<CertificateRecord, StoreError> {
+        use qianbao_store::sql::{id_from_sql, ts_from_sql};
+        let status_at = || {
+            self.status_at
+                .ok_or_else(|| StoreError::corrupt("an inactive certificate has no status time"))
+                .and_then(ts_from_sql)
+        };
+        let status = match self.status.as_str() {
+            "active" => CertStatus::Active,
+            "superseded" => CertStatus::Superseded {
+                at: status_at()?,
+                by: serial_from_sql(self.superseded_by.as_deref().unwrap_or_default())?,
+            },
+            "revoked" => CertStatus::Revoked {
+                at: status_at()?,
+                reason: self
+                    .revocation_reason
+                    .as_deref()
+                    .and_then(RevocationReason::from_name)
+                    .ok_or_else(|| StoreError::corrupt("a revoked certificate has no known reason"))?,
+            },
+            other => return Err(StoreError::corrupt(format!("unknown certificate status {other:?}"))),
+        };
+        let fingerprint: [u8; 32] = self
+            .fingerprint
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::corrupt("a stored fingerprint is not 32 bytes"))?;
+        let record = CertificateRecord {
+            serial: serial_from_sql(&self.serial)?,
+            user: UserId::from_raw(id_from_sql(&self.user_id)?),
+            device: DeviceId::from_raw(id_from_sql(&self.device_id)?),
+            fingerprint: Fingerprint::from_bytes(fingerprint),
+            issuer_generation: u32::try_from(self.issuer_generation)
+                .map_err(|_| StoreError::corrupt("issuer generation out of range"))?,
+            not_before: ts_from_sql(self.not_before)?,
+            not_after: ts_from_sql(self.not_after)?,
+            issued_at: ts_from_sql(self.issued_at)?,
+            status,
+            replaces: self.replaces.as_deref().map(serial_from_sql).transpose()?,
+            der: self.der,
+        };
+        // Pair assertion across the storage boundary: the stored DER is the fingerprinted certificate.
+        if Fingerprint::of(&record.der) != record.fingerprint {
+            return Err(StoreError::corrupt(format!("certificate {} does not match its fingerprint", record.serial)));
+        }
+        Ok(record)
+    }
+}
+
+/// A `ca_usage` row as plain column values.
+#[derive(Debug, Clone)]
+pub(crate) struct UsageRow {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub serial: Option<Vec<u8>>,
+    pub user_id: Option<Vec<u8>>,
+    pub failure: Option<String>,
+    pub detail: String,
+}
+
+impl UsageRow {
+    pub(crate) fn into_record(self) -> Result<UsageRecord, StoreError> {
+        use qianbao_store::sql::{id_from_sql, ts_from_sql, u64_from_sql};
+        Ok(UsageRecord {
+            seq: u64_from_sql(self.seq)?,
+            event: UsageEvent {
+                at: ts_from_sql(self.at)?,
+                kind: UsageKind::from_name(&self.kind)
+                    .ok_or_else(|| StoreError::corrupt(format!("unknown usage kind {:?}", self.kind)))?,
+                serial: self.serial.as_deref().map(serial_from_sql).transpose()?,
+                user: self.user_id.as_deref().map(id_from_sql).transpose()?.map(UserId::from_raw),
+                failure: self.failure,
+                detail: self.detail,
+            },
+        })
+    }
+}
+
+pub(crate) fn conflict(message: impl Into<String>) -> StoreError {
+    StoreError::new(ErrorKind::Conflict, message)
+}
+
+/// Maps a store conflict to the CA's conflict error; other failures stay storage failures.
+pub(crate) fn map_conflict(e: StoreError) -> CaError {
+    if e.kind() == ErrorKind::Conflict { CaError::Conflict(e.message().to_string()) } else { CaError::Store(e) }
+}
+
+pub(crate) fn limit_sql(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, 10_000))
+}
+
+/// The concrete store of this crate over the shared database; the facade holds one of these.
+#[derive(Debug, Clone)]
+pub struct CaDb {
+    inner: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlite::SqliteCaStore),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::PgCaStore),
+}
+
+impl CaDb {
+    /// Wraps `db` and applies this crate's migrations (component `ca`).
+    pub async fn open(db: Database) -> Result<CaDb, CaError> {
+        let inner = match db {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(s) => Backend::Sqlite(sqlite::SqliteCaStore::new(s)),
+            #[cfg(feature = "postgres")]
+            Database::Postgres(p) => Backend::Postgres(postgres::PgCaStore::new(p)),
+            #[allow(unreachable_patterns)]
+            _ => return Err(CaError::Misuse("this build does not support the database's backend".into())),
+        };
+        let store = CaDb { inner };
+        store.migrate().await?;
+        Ok(store)
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match &$self.inner {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite($s) => $e.await,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres($s) => $e.await,
+        }
+    };
+}
+
+impl CaStore for CaDb {
+    async fn migrate(&self) -> Result<(), CaError> {
+        dispatch!(self, s => s.migrate())
+    }
+
+    async fn authorities(&self) -> Result<Vec<AuthorityRow>, CaError> {
+        dispatch!(self, s => s.authorities())
+    }
+
+    async fn insert_authorities(&self, rows: Vec<AuthorityRow>, retire_issuing: Option<u32>) -> Result<(), CaError> {
+        dispatch!(self, s => s.insert_authorities(rows, retire_issuing))
+    }
+
+    async fn insert_certificate(&self, new: NewCertificate) -> Result<(), CaError> {
+        dispatch!(self, s => s.insert_certificate(new))
+    }
+
+    async fn revoke(
+        &self,
+        serial: CertSerial,
+        reason: RevocationReason,
+        at: Timestamp,
+        event: UsageEvent,
+    ) -> Result<RevokeOutcome, CaError> {
+        dispatch!(self, s => s.revoke(serial, reason, at, event))
+    }
+
+    async fn certificate(&self, serial: CertSerial) -> Result<Option<CertificateRecord>, CaError> {
+        dispatch!(self, s => s.certificate(serial))
+    }
+
+    async fn certificates_for_user(&self, user: UserId) -> Result<Vec<CertificateRecord>, CaError> {
+        dispatch!(self, s => s.certificates_for_user(user))
+    }
+
+    async fn certificates_for_device(&self, device: DeviceId) -> Result<Vec<CertificateRecord>, CaError> {
+        dispatch!(self, s => s.certificates_for_device(device))
+    }
+
+    async fn inactive_certificates(&self, at: Timestamp) -> Result<Vec<CertificateRecord>, CaError> {
+        dispatch!(self, s => s.inactive_certificates(at))
+    }
+
+    async fn next_crl_number(&self, generation: u32) -> Result<u64, CaError> {
+        dispatch!(self, s => s.next_crl_number(generation))
+    }
+
+    async fn accept_nonce(
+        &self,
+        user: UserId,
+        nonce: OrderNonce,
+        signed_at: Timestamp,
+        serial: CertSerial,
+        event: UsageEvent,
+    ) -> Result<bool, CaError> {
+        dispatch!(self, s => s.accept_nonce(user, nonce, signed_at, serial, event))
+    }
+
+    async fn prune_nonces(&self, before: Timestamp) -> Result<u64, CaError> {
+        dispatch!(self, s => s.prune_nonces(before))
+    }
+
+    async fn append_usage(&self, events: Vec<UsageEvent>) -> Result<(), CaError> {
+        dispatch!(self, s => s.append_usage(events))
+    }
+
+    async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
+        dispatch!(self, s => s.usage_for_certificate(serial, limit))
+    }
+
+    async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
+        dispatch!(self, s => s.usage_for_user(user, limit))
+    }
 }

@@ -1,0 +1,398 @@
+//! The PostgreSQL backend of [`CaStore`].
+
+use qianbao_core::{DeviceId, Timestamp, UserId};
+use qianbao_store::PgDb;
+use qianbao_store::drivers::deadpool_postgres::GenericClient;
+use qianbao_store::drivers::tokio_postgres::Row;
+use qianbao_store::sql::{ts_from_sql, ts_to_sql};
+use qianbao_store::{ErrorKind, StoreError};
+
+use super::{
+    AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, MIGRATIONS, NewCertificate, RevokeOutcome, UsageRow,
+    conflict, limit_sql, map_conflict,
+};
+use crate::CaError;
+use crate::keys::KeyHandle;
+use crate::order::OrderNonce;
+use crate::record::{CertSerial, CertificateRecord, RevocationReason, UsageEvent, UsageRecord};
+
+/// [`CaStore`] on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgCaStore {
+    db: PgDb,
+}
+
+impl PgCaStore {
+    /// A store over `db` (call [`CaStore::migrate`] before use, or open through [`super::CaDb`]).
+    pub fn new(db: PgDb) -> Self {
+        PgCaStore { db }
+    }
+}
+
+fn cert_row(r: &Row) -> CertRow {
+    CertRow {
+        serial: r.get(0),
+        fingerprint: r.get(1),
+        user_id: r.get(2),
+        device_id: r.get(3),
+        issuer_generation: i64::from(r.get::<_, i32>(4)),
+        der: r.get(5),
+        not_before: r.get(6),
+        not_after: r.get(7),
+        issued_at: r.get(8),
+        status: r.get(9),
+        status_at: r.get(10),
+        revocation_reason: r.get(11),
+        superseded_by: r.get(12),
+        replaces: r.get(13),
+    }
+}
+
+fn records(rows: Vec<Row>) -> Result<Vec<CertificateRecord>, StoreError> {
+    rows.iter().map(|r| cert_row(r).into_record()).collect()
+}
+
+async fn insert_usage(c: &impl GenericClient, events: &[UsageEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut at = Vec::with_capacity(events.len());
+    let mut kind = Vec::with_capacity(events.len());
+    let mut serial = Vec::with_capacity(events.len());
+    let mut user = Vec::with_capacity(events.len());
+    let mut failure = Vec::with_capacity(events.len());
+    let mut detail = Vec::with_capacity(events.len());
+    for e in events {
+        at.push(ts_to_sql(e.at));
+        kind.push(e.kind.as_str());
+        serial.push(e.serial.map(|s| s.to_bytes().to_vec()));
+        user.push(e.user.map(|u| u.to_bytes().to_vec()));
+        failure.push(e.failure.as_deref());
+        detail.push(e.detail.as_str());
+    }
+    c.execute(
+        "INSERT INTO ca_usage (at, kind, serial, user_id, failure, detail) \
+         SELECT at, kind, serial, user_id, failure, detail FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[], $5::text[], $6::text[]) \
+         WITH ORDINALITY AS t(at, kind, serial, user_id, failure, detail, n) ORDER BY n",
+        &[&at, &kind, &serial, &user, &failure, &detail],
+    )
+    .await
+    .map(|_| ())
+    .map_err(StoreError::from)
+}
+
+async fn usage(db: &PgDb, column: &str, key: Vec<u8>, limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
+    let client = db.client().await?;
+    let sql = format!(
+        "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE {column} = $1 \
+         ORDER BY seq DESC LIMIT $2"
+    );
+    let rows = client.query(&sql, &[&key, &limit_sql(limit)]).await?;
+    let mut out = rows
+        .iter()
+        .map(|r| {
+            UsageRow {
+                seq: r.get(0),
+                at: r.get(1),
+                kind: r.get(2),
+                serial: r.get(3),
+                user_id: r.get(4),
+                failure: r.get(5),
+                detail: r.get(6),
+            }
+            .into_record()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    out.reverse();
+    Ok(out)
+}
+
+async fn write_new_certificate(c: &impl GenericClient, new: &NewCertificate) -> Result<(), StoreError> {
+    let at = ts_to_sql(new.record.issued_at);
+    let by = new.record.serial.to_bytes().to_vec();
+    for s in &new.supersede {
+        let n = c
+            .execute(
+                "UPDATE ca_certificates SET status = 'superseded', status_at = $1, superseded_by = $2 \
+                 WHERE serial = $3 AND status = 'active'",
+                &[&at, &by, &s.to_bytes().to_vec()],
+            )
+            .await?;
+        if n != 1 {
+            return Err(conflict(format!("certificate {s} is no longer active")));
+        }
+    }
+    for s in &new.revoke {
+        let n = c
+            .execute(
+                "UPDATE ca_certificates SET status = 'revoked', status_at = $1, revocation_reason = $2 \
+                 WHERE serial = $3 AND status <> 'revoked'",
+                &[&at, &new.revoke_reason.as_str(), &s.to_bytes().to_vec()],
+            )
+            .await?;
+        if n != 1 {
+            return Err(conflict(format!("certificate {s} was revoked concurrently")));
+        }
+    }
+    let r = CertRow::from_record(&new.record);
+    let generation = i32::try_from(r.issuer_generation).map_err(|_| StoreError::corrupt("generation out of range"))?;
+    c.execute(
+        &format!(
+            "INSERT INTO ca_certificates ({CERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ),
+        &[
+            &r.serial,
+            &r.fingerprint,
+            &r.user_id,
+            &r.device_id,
+            &generation,
+            &r.der,
+            &r.not_before,
+            &r.not_after,
+            &r.issued_at,
+            &r.status,
+            &r.status_at,
+            &r.revocation_reason,
+            &r.superseded_by,
+            &r.replaces,
+        ],
+    )
+    .await
+    .map_err(|e| {
+        let e = StoreError::from(e);
+        if e.kind() == ErrorKind::Conflict { conflict("the device already has an active certificate") } else { e }
+    })?;
+    insert_usage(c, &new.events).await
+}
+
+impl CaStore for PgCaStore {
+    async fn migrate(&self) -> Result<(), CaError> {
+        Ok(self.db.migrate(MIGRATIONS).await?)
+    }
+
+    async fn authorities(&self) -> Result<Vec<AuthorityRow>, CaError> {
+        let client = self.db.client().await?;
+        let rows = client
+            .query(
+                "SELECT kind, generation, cert_der, key_handle, retired, created_at, not_after FROM ca_authorities \
+                 ORDER BY kind DESC, generation",
+                &[],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        let out = rows
+            .iter()
+            .map(|r| {
+                Ok(AuthorityRow {
+                    kind: AuthorityKind::from_name(r.get(0))?,
+                    generation: u32::try_from(r.get::<_, i32>(1))
+                        .map_err(|_| StoreError::corrupt("authority generation out of range"))?,
+                    cert_der: r.get(2),
+                    key_handle: KeyHandle(r.get(3)),
+                    retired: r.get(4),
+                    created_at: ts_from_sql(r.get(5))?,
+                    not_after: ts_from_sql(r.get(6))?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(out)
+    }
+
+    async fn insert_authorities(&self, rows: Vec<AuthorityRow>, retire_issuing: Option<u32>) -> Result<(), CaError> {
+        let run = async {
+            let mut client = self.db.client().await?;
+            let tx = client.transaction().await?;
+            if let Some(g) = retire_issuing {
+                let g = i32::try_from(g).map_err(|_| StoreError::corrupt("generation out of range"))?;
+                let n = tx
+                    .execute(
+                        "UPDATE ca_authorities SET retired = TRUE WHERE kind = 'issuing' AND generation = $1 AND NOT retired",
+                        &[&g],
+                    )
+                    .await?;
+                if n != 1 {
+                    return Err(conflict(format!("issuing CA G{g} is not the current one")));
+                }
+            }
+            for r in &rows {
+                let g = i32::try_from(r.generation).map_err(|_| StoreError::corrupt("generation out of range"))?;
+                tx.execute(
+                    "INSERT INTO ca_authorities (kind, generation, cert_der, key_handle, retired, created_at, not_after) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[
+                        &r.kind.as_str(),
+                        &g,
+                        &r.cert_der,
+                        &r.key_handle.0,
+                        &r.retired,
+                        &ts_to_sql(r.created_at),
+                        &ts_to_sql(r.not_after),
+                    ],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        };
+        run.await.map_err(map_conflict)
+    }
+
+    async fn insert_certificate(&self, new: NewCertificate) -> Result<(), CaError> {
+        let run = async {
+            let mut client = self.db.client().await?;
+            let tx = client.transaction().await?;
+            write_new_certificate(&tx, &new).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        };
+        run.await.map_err(map_conflict)
+    }
+
+    async fn revoke(
+        &self,
+        serial: CertSerial,
+        reason: RevocationReason,
+        at: Timestamp,
+        event: UsageEvent,
+    ) -> Result<RevokeOutcome, CaError> {
+        let key = serial.to_bytes().to_vec();
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let n = tx
+            .execute(
+                "UPDATE ca_certificates SET status = 'revoked', status_at = $1, revocation_reason = $2 \
+                 WHERE serial = $3 AND status <> 'revoked'",
+                &[&ts_to_sql(at), &reason.as_str(), &key],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        let rows = tx
+            .query(&format!("SELECT {CERT_COLUMNS} FROM ca_certificates WHERE serial = $1"), &[&key])
+            .await
+            .map_err(StoreError::from)?;
+        let record = records(rows)?.pop();
+        let out = match (n, record) {
+            (_, None) => RevokeOutcome::NotFound,
+            (1, Some(r)) => {
+                insert_usage(&tx, std::slice::from_ref(&event)).await?;
+                RevokeOutcome::Revoked(r)
+            }
+            (_, Some(r)) => RevokeOutcome::AlreadyRevoked(r),
+        };
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    async fn certificate(&self, serial: CertSerial) -> Result<Option<CertificateRecord>, CaError> {
+        let client = self.db.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {CERT_COLUMNS} FROM ca_certificates WHERE serial = $1"),
+                &[&serial.to_bytes().to_vec()],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        Ok(records(rows)?.pop())
+    }
+
+    async fn certificates_for_user(&self, user: UserId) -> Result<Vec<CertificateRecord>, CaError> {
+        let client = self.db.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {CERT_COLUMNS} FROM ca_certificates WHERE user_id = $1 ORDER BY issued_at, serial"),
+                &[&user.to_bytes().to_vec()],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        Ok(records(rows)?)
+    }
+
+    async fn certificates_for_device(&self, device: DeviceId) -> Result<Vec<CertificateRecord>, CaError> {
+        let client = self.db.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {CERT_COLUMNS} FROM ca_certificates WHERE device_id = $1 ORDER BY issued_at, serial"),
+                &[&device.to_bytes().to_vec()],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        Ok(records(rows)?)
+    }
+
+    async fn inactive_certificates(&self, at: Timestamp) -> Result<Vec<CertificateRecord>, CaError> {
+        let client = self.db.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {CERT_COLUMNS} FROM ca_certificates WHERE status <> 'active' AND not_after > $1 ORDER BY serial"
+                ),
+                &[&ts_to_sql(at)],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        Ok(records(rows)?)
+    }
+
+    async fn next_crl_number(&self, generation: u32) -> Result<u64, CaError> {
+        let g = i32::try_from(generation).map_err(|_| StoreError::corrupt("generation out of range"))?;
+        let client = self.db.client().await?;
+        let row = client
+            .query_one(
+                "INSERT INTO ca_crl_numbers (generation, last_number) VALUES ($1, 1) \
+                 ON CONFLICT (generation) DO UPDATE SET last_number = ca_crl_numbers.last_number + 1 \
+                 RETURNING last_number",
+                &[&g],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        Ok(qianbao_store::sql::u64_from_sql(row.get(0))?)
+    }
+
+    async fn accept_nonce(
+        &self,
+        user: UserId,
+        nonce: OrderNonce,
+        signed_at: Timestamp,
+        serial: CertSerial,
+        event: UsageEvent,
+    ) -> Result<bool, CaError> {
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        let n = tx
+            .execute(
+                "INSERT INTO ca_order_nonces (user_id, nonce, signed_at, serial) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+                &[&user.to_bytes().to_vec(), &nonce.0.to_vec(), &ts_to_sql(signed_at), &serial.to_bytes().to_vec()],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        if n == 1 {
+            insert_usage(&tx, std::slice::from_ref(&event)).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(n == 1)
+    }
+
+    async fn prune_nonces(&self, before: Timestamp) -> Result<u64, CaError> {
+        let client = self.db.client().await?;
+        let n = client
+            .execute("DELETE FROM ca_order_nonces WHERE signed_at < $1", &[&ts_to_sql(before)])
+            .await
+            .map_err(StoreError::from)?;
+        Ok(n)
+    }
+
+    async fn append_usage(&self, events: Vec<UsageEvent>) -> Result<(), CaError> {
+        let client = self.db.client().await?;
+        insert_usage(&client, &events).await?;
+        Ok(())
+    }
+
+    async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
+        Ok(usage(&self.db, "serial", serial.to_bytes().to_vec(), limit).await?)
+    }
+
+    async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
+        Ok(usage(&self.db, "user_id", user.to_bytes().to_vec(), limit).await?)
+    }
+}

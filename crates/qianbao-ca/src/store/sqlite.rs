@@ -1,0 +1,367 @@
+//! The SQLite backend of [`CaStore`].
+
+use qianbao_core::{DeviceId, Timestamp, UserId};
+use qianbao_store::SqliteDb;
+use qianbao_store::drivers::rusqlite::{self, Connection, Row, params};
+use qianbao_store::sql::ts_to_sql;
+use qianbao_store::{ErrorKind, StoreError};
+
+use super::{
+    AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, MIGRATIONS, NewCertificate, RevokeOutcome, UsageRow,
+    conflict, limit_sql, map_conflict,
+};
+use crate::CaError;
+use crate::keys::KeyHandle;
+use crate::order::OrderNonce;
+use crate::record::{CertSerial, CertificateRecord, RevocationReason, UsageEvent, UsageRecord};
+
+/// [`CaStore`] on SQLite.
+#[derive(Debug, Clone)]
+pub struct SqliteCaStore {
+    db: SqliteDb,
+}
+
+impl SqliteCaStore {
+    /// A store over `db` (call [`CaStore::migrate`] before use, or open through [`super::CaDb`]).
+    pub fn new(db: SqliteDb) -> Self {
+        SqliteCaStore { db }
+    }
+}
+
+fn cert_row(r: &Row<'_>) -> rusqlite::Result<CertRow> {
+    Ok(CertRow {
+        serial: r.get(0)?,
+        fingerprint: r.get(1)?,
+        user_id: r.get(2)?,
+        device_id: r.get(3)?,
+        issuer_generation: r.get(4)?,
+        der: r.get(5)?,
+        not_before: r.get(6)?,
+        not_after: r.get(7)?,
+        issued_at: r.get(8)?,
+        status: r.get(9)?,
+        status_at: r.get(10)?,
+        revocation_reason: r.get(11)?,
+        superseded_by: r.get(12)?,
+        replaces: r.get(13)?,
+    })
+}
+
+fn certs(
+    c: &Connection,
+    where_sql: &str,
+    key: &[u8],
+    extra: Option<i64>,
+) -> Result<Vec<CertificateRecord>, StoreError> {
+    let sql = format!("SELECT {CERT_COLUMNS} FROM ca_certificates WHERE {where_sql}");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = match extra {
+        Some(x) => stmt.query_map(params![key, x], cert_row)?.collect::<Result<Vec<_>, _>>()?,
+        None => stmt.query_map(params![key], cert_row)?.collect::<Result<Vec<_>, _>>()?,
+    };
+    rows.into_iter().map(CertRow::into_record).collect()
+}
+
+fn insert_usage(c: &Connection, events: &[UsageEvent]) -> Result<(), StoreError> {
+    let mut stmt = c.prepare_cached(
+        "INSERT INTO ca_usage (at, kind, serial, user_id, failure, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for e in events {
+        stmt.execute(params![
+            ts_to_sql(e.at),
+            e.kind.as_str(),
+            e.serial.map(|s| s.to_bytes().to_vec()),
+            e.user.map(|u| u.to_bytes().to_vec()),
+            e.failure,
+            e.detail,
+        ])?;
+    }
+    Ok(())
+}
+
+fn usage(c: &Connection, column: &str, key: &[u8], limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
+    let sql = format!(
+        "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE {column} = ?1 \
+         ORDER BY seq DESC LIMIT ?2"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut rows = stmt
+        .query_map(params![key, limit_sql(limit)], |r| {
+            Ok(UsageRow {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                kind: r.get(2)?,
+                serial: r.get(3)?,
+                user_id: r.get(4)?,
+                failure: r.get(5)?,
+                detail: r.get(6)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.reverse();
+    rows.into_iter().map(UsageRow::into_record).collect()
+}
+
+fn write_new_certificate(c: &Connection, new: &NewCertificate) -> Result<(), StoreError> {
+    let at = ts_to_sql(new.record.issued_at);
+    let by = new.record.serial.to_bytes().to_vec();
+    for s in &new.supersede {
+        let n = c.execute(
+            "UPDATE ca_certificates SET status = 'superseded', status_at = ?1, superseded_by = ?2 \
+             WHERE serial = ?3 AND status = 'active'",
+            params![at, by, s.to_bytes().to_vec()],
+        )?;
+        if n != 1 {
+            return Err(conflict(format!("certificate {s} is no longer active")));
+        }
+    }
+    for s in &new.revoke {
+        let n = c.execute(
+            "UPDATE ca_certificates SET status = 'revoked', status_at = ?1, revocation_reason = ?2 \
+             WHERE serial = ?3 AND status <> 'revoked'",
+            params![at, new.revoke_reason.as_str(), s.to_bytes().to_vec()],
+        )?;
+        if n != 1 {
+            return Err(conflict(format!("certificate {s} was revoked concurrently")));
+        }
+    }
+    let r = CertRow::from_record(&new.record);
+    c.execute(
+        &format!("INSERT INTO ca_certificates ({CERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+        params![
+            r.serial,
+            r.fingerprint,
+            r.user_id,
+            r.device_id,
+            r.issuer_generation,
+            r.der,
+            r.not_before,
+            r.not_after,
+            r.issued_at,
+            r.status,
+            r.status_at,
+            r.revocation_reason,
+            r.superseded_by,
+            r.replaces
+        ],
+    )
+    .map_err(|e| {
+        let e = StoreError::from(e);
+        if e.kind() == ErrorKind::Conflict { conflict("the device already has an active certificate") } else { e }
+    })?;
+    insert_usage(c, &new.events)
+}
+
+impl CaStore for SqliteCaStore {
+    async fn migrate(&self) -> Result<(), CaError> {
+        Ok(self.db.migrate(MIGRATIONS).await?)
+    }
+
+    async fn authorities(&self) -> Result<Vec<AuthorityRow>, CaError> {
+        let rows = self
+            .db
+            .read(|c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT kind, generation, cert_der, key_handle, retired, created_at, not_after FROM ca_authorities \
+                     ORDER BY kind DESC, generation",
+                )?;
+                let raw = stmt
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, Vec<u8>>(2)?,
+                            r.get::<_, Vec<u8>>(3)?,
+                            r.get::<_, bool>(4)?,
+                            r.get::<_, i64>(5)?,
+                            r.get::<_, i64>(6)?,
+                        ))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                raw.into_iter()
+                    .map(|(kind, generation, cert_der, handle, retired, created_at, not_after)| {
+                        Ok(AuthorityRow {
+                            kind: AuthorityKind::from_name(&kind)?,
+                            generation: u32::try_from(generation)
+                                .map_err(|_| StoreError::corrupt("authority generation out of range"))?,
+                            cert_der,
+                            key_handle: KeyHandle(handle),
+                            retired,
+                            created_at: qianbao_store::sql::ts_from_sql(created_at)?,
+                            not_after: qianbao_store::sql::ts_from_sql(not_after)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()
+            })
+            .await?;
+        Ok(rows)
+    }
+
+    async fn insert_authorities(&self, rows: Vec<AuthorityRow>, retire_issuing: Option<u32>) -> Result<(), CaError> {
+        self.db
+            .write(move |c| {
+                if let Some(g) = retire_issuing {
+                    let n = c.execute(
+                        "UPDATE ca_authorities SET retired = 1 WHERE kind = 'issuing' AND generation = ?1 AND retired = 0",
+                        params![i64::from(g)],
+                    )?;
+                    if n != 1 {
+                        return Err(conflict(format!("issuing CA G{g} is not the current one")));
+                    }
+                }
+                for r in &rows {
+                    c.execute(
+                        "INSERT INTO ca_authorities (kind, generation, cert_der, key_handle, retired, created_at, not_after) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![
+                            r.kind.as_str(),
+                            i64::from(r.generation),
+                            r.cert_der,
+                            r.key_handle.0,
+                            r.retired,
+                            ts_to_sql(r.created_at),
+                            ts_to_sql(r.not_after)
+                        ],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(map_conflict)
+    }
+
+    async fn insert_certificate(&self, new: NewCertificate) -> Result<(), CaError> {
+        self.db.write(move |c| write_new_certificate(c, &new)).await.map_err(map_conflict)
+    }
+
+    async fn revoke(
+        &self,
+        serial: CertSerial,
+        reason: RevocationReason,
+        at: Timestamp,
+        event: UsageEvent,
+    ) -> Result<RevokeOutcome, CaError> {
+        let key = serial.to_bytes().to_vec();
+        let out = self
+            .db
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE ca_certificates SET status = 'revoked', status_at = ?1, revocation_reason = ?2 \
+                     WHERE serial = ?3 AND status <> 'revoked'",
+                    params![ts_to_sql(at), reason.as_str(), key],
+                )?;
+                let record = certs(c, "serial = ?1", &key, None)?.pop();
+                match (n, record) {
+                    (_, None) => Ok(RevokeOutcome::NotFound),
+                    (1, Some(r)) => {
+                        insert_usage(c, std::slice::from_ref(&event))?;
+                        Ok(RevokeOutcome::Revoked(r))
+                    }
+                    (_, Some(r)) => Ok(RevokeOutcome::AlreadyRevoked(r)),
+                }
+            })
+            .await?;
+        Ok(out)
+    }
+
+    async fn certificate(&self, serial: CertSerial) -> Result<Option<CertificateRecord>, CaError> {
+        let key = serial.to_bytes();
+        Ok(self.db.read(move |c| Ok(certs(c, "serial = ?1", &key, None)?.pop())).await?)
+    }
+
+    async fn certificates_for_user(&self, user: UserId) -> Result<Vec<CertificateRecord>, CaError> {
+        let key = user.to_bytes();
+        Ok(self.db.read(move |c| certs(c, "user_id = ?1 ORDER BY issued_at, serial", &key, None)).await?)
+    }
+
+    async fn certificates_for_device(&self, device: DeviceId) -> Result<Vec<CertificateRecord>, CaError> {
+        let key = device.to_bytes();
+        Ok(self.db.read(move |c| certs(c, "device_id = ?1 ORDER BY issued_at, serial", &key, None)).await?)
+    }
+
+    async fn inactive_certificates(&self, at: Timestamp) -> Result<Vec<CertificateRecord>, CaError> {
+        let t = ts_to_sql(at);
+        Ok(self
+            .db
+            .read(move |c| {
+                let sql = format!(
+                    "SELECT {CERT_COLUMNS} FROM ca_certificates WHERE status <> 'active' AND not_after > ?1 ORDER BY serial"
+                );
+                let mut stmt = c.prepare_cached(&sql)?;
+                let rows = stmt.query_map(params![t], cert_row)?.collect::<Result<Vec<_>, _>>()?;
+                rows.into_iter().map(CertRow::into_record).collect::<Result<Vec<_>, _>>()
+            })
+            .await?)
+    }
+
+    async fn next_crl_number(&self, generation: u32) -> Result<u64, CaError> {
+        let n: i64 = self
+            .db
+            .write(move |c| {
+                Ok(c.query_row(
+                    "INSERT INTO ca_crl_numbers (generation, last_number) VALUES (?1, 1) \
+                     ON CONFLICT (generation) DO UPDATE SET last_number = last_number + 1 RETURNING last_number",
+                    params![i64::from(generation)],
+                    |r| r.get(0),
+                )?)
+            })
+            .await?;
+        Ok(qianbao_store::sql::u64_from_sql(n)?)
+    }
+
+    async fn accept_nonce(
+        &self,
+        user: UserId,
+        nonce: OrderNonce,
+        signed_at: Timestamp,
+        serial: CertSerial,
+        event: UsageEvent,
+    ) -> Result<bool, CaError> {
+        Ok(self
+            .db
+            .write(move |c| {
+                let n = c
+                    .prepare_cached(
+                        "INSERT INTO ca_order_nonces (user_id, nonce, signed_at, serial) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![
+                        user.to_bytes().as_slice(),
+                        nonce.0.as_slice(),
+                        ts_to_sql(signed_at),
+                        serial.to_bytes().as_slice()
+                    ])?;
+                if n == 1 {
+                    insert_usage(c, std::slice::from_ref(&event))?;
+                }
+                Ok(n == 1)
+            })
+            .await?)
+    }
+
+    async fn prune_nonces(&self, before: Timestamp) -> Result<u64, CaError> {
+        let t = ts_to_sql(before);
+        let n = self
+            .db
+            .write(move |c| Ok(c.execute("DELETE FROM ca_order_nonces WHERE signed_at < ?1", params![t])?))
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn append_usage(&self, events: Vec<UsageEvent>) -> Result<(), CaError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        Ok(self.db.write(move |c| insert_usage(c, &events)).await?)
+    }
+
+    async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
+        let key = serial.to_bytes();
+        Ok(self.db.read(move |c| usage(c, "serial", &key, limit)).await?)
+    }
+
+    async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
+        let key = user.to_bytes();
+        Ok(self.db.read(move |c| usage(c, "user_id", &key, limit)).await?)
+    }
+}

@@ -1,0 +1,211 @@
+//! The store conformance suite: the same tests on SQLite and PostgreSQL (`each_backend`).
+
+use qianbao_ca::store::{AuthorityKind, AuthorityRow, NewCertificate, RevokeOutcome};
+use qianbao_store::testing::each_backend;
+
+use super::*;
+
+fn serial(n: u8) -> CertSerial {
+    CertSerial::from_bytes([n; 16]).unwrap()
+}
+
+fn record(n: u8, user: UserId, device: DeviceId, at: Timestamp) -> CertificateRecord {
+    let der = vec![0x30, n, n, n];
+    CertificateRecord {
+        serial: serial(n),
+        user,
+        device,
+        fingerprint: Fingerprint::of(&der),
+        issuer_generation: 1,
+        not_before: at,
+        not_after: at.saturating_add(365 * DAY),
+        issued_at: at,
+        status: CertStatus::Active,
+        replaces: None,
+        der,
+    }
+}
+
+fn event(kind: UsageKind, serial: Option<CertSerial>, user: Option<UserId>, at: Timestamp) -> UsageEvent {
+    UsageEvent { at, kind, serial, user, failure: None, detail: "test".into() }
+}
+
+fn new_cert(record: CertificateRecord) -> NewCertificate {
+    let ev = event(UsageKind::Issued, Some(record.serial), Some(record.user), record.issued_at);
+    NewCertificate {
+        record,
+        supersede: vec![],
+        revoke: vec![],
+        revoke_reason: RevocationReason::KeyCompromise,
+        events: vec![ev],
+    }
+}
+
+#[tokio::test]
+async fn store_conformance() {
+    each_backend("ca store conformance", |db| async move {
+        let store = CaDb::open(db.clone()).await.unwrap();
+        CaDb::open(db).await.unwrap(); // migrations are idempotent
+        let t = Timestamp::from_unix_secs(START);
+
+        // Authorities: insert, read back, duplicate refused, rollover retires atomically.
+        assert!(store.authorities().await.unwrap().is_empty());
+        let row = |kind, generation, retired| AuthorityRow {
+            kind,
+            generation,
+            cert_der: vec![1, 2, generation as u8],
+            key_handle: KeyHandle(vec![9; 40]),
+            retired,
+            created_at: t,
+            not_after: t.saturating_add(DAY),
+        };
+        store
+            .insert_authorities(vec![row(AuthorityKind::Root, 1, false), row(AuthorityKind::Issuing, 1, false)], None)
+            .await
+            .unwrap();
+        let dup = store.insert_authorities(vec![row(AuthorityKind::Root, 1, false)], None).await;
+        assert!(matches!(dup, Err(CaError::Conflict(_))), "{dup:?}");
+        store.insert_authorities(vec![row(AuthorityKind::Issuing, 2, false)], Some(1)).await.unwrap();
+        let again = store.insert_authorities(vec![row(AuthorityKind::Issuing, 3, false)], Some(1)).await;
+        assert!(matches!(again, Err(CaError::Conflict(_))));
+        let all = store.authorities().await.unwrap();
+        assert_eq!(
+            all.iter().map(|r| (r.kind, r.generation, r.retired)).collect::<Vec<_>>(),
+            vec![
+                (AuthorityKind::Root, 1, false),
+                (AuthorityKind::Issuing, 1, true),
+                (AuthorityKind::Issuing, 2, false)
+            ]
+        );
+        assert_eq!(all[0], row(AuthorityKind::Root, 1, false));
+
+        // Certificates: one active per device, supersede and revoke are compare-and-set.
+        let a = record(1, user(1), device(1), t);
+        store.insert_certificate(new_cert(a.clone())).await.unwrap();
+        assert_eq!(store.certificate(a.serial).await.unwrap(), Some(a.clone()));
+        assert_eq!(store.certificate(serial(99)).await.unwrap(), None);
+        let clash = store.insert_certificate(new_cert(record(2, user(1), device(1), t))).await;
+        assert!(matches!(clash, Err(CaError::Conflict(_))), "{clash:?}");
+        let mut b = record(3, user(1), device(1), t.saturating_add(DAY));
+        b.replaces = Some(a.serial);
+        let mut renew = new_cert(b.clone());
+        renew.supersede = vec![a.serial];
+        store.insert_certificate(renew.clone()).await.unwrap();
+        let a_now = store.certificate(a.serial).await.unwrap().unwrap();
+        assert_eq!(a_now.status, CertStatus::Superseded { at: b.issued_at, by: b.serial });
+        // Superseding it again (a concurrent renewal) conflicts and changes nothing.
+        let mut twice = renew.clone();
+        twice.record = record(4, user(1), device(1), t);
+        assert!(matches!(store.insert_certificate(twice).await, Err(CaError::Conflict(_))));
+        assert_eq!(store.certificate(serial(4)).await.unwrap(), None);
+        // Reissue: revoke both, insert a new one.
+        let c = record(5, user(1), device(1), t.saturating_add(2 * DAY));
+        let mut reissue = new_cert(c.clone());
+        reissue.revoke = vec![a.serial, b.serial];
+        // b is still active: it must be superseded or revoked for c to be the one active certificate.
+        store.insert_certificate(reissue).await.unwrap();
+        for s in [a.serial, b.serial] {
+            let r = store.certificate(s).await.unwrap().unwrap();
+            assert_eq!(r.status, CertStatus::Revoked { at: c.issued_at, reason: RevocationReason::KeyCompromise });
+        }
+        let d = record(6, user(2), device(2), t);
+        store.insert_certificate(new_cert(d.clone())).await.unwrap();
+        let by_user: Vec<_> = store.certificates_for_user(user(1)).await.unwrap().iter().map(|r| r.serial).collect();
+        assert_eq!(by_user, vec![a.serial, b.serial, c.serial]);
+        let by_device: Vec<_> =
+            store.certificates_for_device(device(2)).await.unwrap().iter().map(|r| r.serial).collect();
+        assert_eq!(by_device, vec![d.serial]);
+
+        // Revocation outcomes.
+        let ev = event(UsageKind::Revoked, Some(d.serial), None, t);
+        match store.revoke(d.serial, RevocationReason::CessationOfOperation, t, ev.clone()).await.unwrap() {
+            RevokeOutcome::Revoked(r) => {
+                assert!(matches!(r.status, CertStatus::Revoked { reason: RevocationReason::CessationOfOperation, .. }))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            store.revoke(d.serial, RevocationReason::Unspecified, t, ev.clone()).await.unwrap(),
+            RevokeOutcome::AlreadyRevoked(_)
+        ));
+        assert_eq!(
+            store.revoke(serial(98), RevocationReason::Unspecified, t, ev).await.unwrap(),
+            RevokeOutcome::NotFound
+        );
+        let inactive: Vec<_> = store.inactive_certificates(t).await.unwrap().iter().map(|r| r.serial).collect();
+        assert_eq!(inactive, vec![a.serial, b.serial, d.serial]);
+        assert!(store.inactive_certificates(t.saturating_add(400 * DAY)).await.unwrap().is_empty());
+
+        // CRL numbers increase per generation.
+        assert_eq!(store.next_crl_number(1).await.unwrap(), 1);
+        assert_eq!(store.next_crl_number(1).await.unwrap(), 2);
+        assert_eq!(store.next_crl_number(2).await.unwrap(), 1);
+
+        // Nonces: once per user; pruning forgets old ones.
+        let n = OrderNonce([7; 16]);
+        let ev = event(UsageKind::OrderSigned, Some(c.serial), Some(user(1)), t);
+        assert!(store.accept_nonce(user(1), n, t, c.serial, ev.clone()).await.unwrap());
+        assert!(!store.accept_nonce(user(1), n, t, c.serial, ev.clone()).await.unwrap());
+        let ev2 = event(UsageKind::OrderSigned, Some(d.serial), Some(user(2)), t);
+        assert!(store.accept_nonce(user(2), n, t, d.serial, ev2).await.unwrap());
+        assert_eq!(store.prune_nonces(t).await.unwrap(), 0);
+        assert_eq!(store.prune_nonces(t.saturating_add(DAY)).await.unwrap(), 2);
+        assert!(store.accept_nonce(user(1), n, t, c.serial, ev).await.unwrap());
+
+        // Usage: append-only, per certificate and per user, oldest first, last `limit`.
+        let batch: Vec<_> = (0..5)
+            .map(|i| {
+                let mut e =
+                    event(UsageKind::Verified, Some(c.serial), Some(user(1)), t.saturating_add(Duration::from_secs(i)));
+                e.failure = (i % 2 == 1).then(|| "certificate_revoked".to_string());
+                e
+            })
+            .collect();
+        store.append_usage(batch.clone()).await.unwrap();
+        store.append_usage(vec![]).await.unwrap();
+        let for_c = store.usage_for_certificate(c.serial, 100).await.unwrap();
+        // issued (reissue), order accepted twice (the second after pruning), five verifications
+        assert_eq!(for_c.len(), 8);
+        assert!(for_c.windows(2).all(|w| w[0].seq < w[1].seq));
+        let last3 = store.usage_for_certificate(c.serial, 3).await.unwrap();
+        assert_eq!(last3.iter().map(|u| u.event.clone()).collect::<Vec<_>>(), batch[2..].to_vec());
+        let for_user2 = store.usage_for_user(user(2), 100).await.unwrap();
+        assert_eq!(for_user2.len(), 2); // d issued + its order nonce event
+        assert_eq!(for_user2[0].event.kind, UsageKind::Issued);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_authority_works_end_to_end_on_every_backend() {
+    each_backend("ca service on backend", |db| async move {
+        let env = env_with(db.clone(), CaConfig::default(), Timestamp::from_unix_secs(START), 21).await;
+        let (key, issued) = env.issue(user(1), device(1)).await;
+        let signed = key.sign_order(env.order(user(1), 42)).unwrap();
+        env.ca.verify_order(&issued.certificate(), &signed).await.unwrap();
+        assert!(matches!(env.ca.verify_order(&issued.certificate(), &signed).await, Err(CaError::NonceReplayed)));
+        env.clock.advance(340 * DAY);
+        let renewed = env.renew(&key, &issued).await.unwrap();
+        let lost = env.ca.reissue(&env.proof(user(1)), device(1), &env.key().csr().unwrap()).await.unwrap();
+        assert!(matches!(
+            env.ca.verify_certificate(&renewed.certificate()).await,
+            Err(CaError::CertificateRevoked { .. })
+        ));
+        env.ca.rollover_issuing_ca().await.unwrap();
+        let crls = env.ca.crls().await.unwrap();
+        assert_eq!(crls.len(), 2);
+        assert_eq!(crls[0].entries, 2);
+        // A second instance on the same database sees the same authority and records.
+        let other = env_with(db, CaConfig::default(), env.now(), 22).await;
+        assert_eq!(other.ca.root_certificate(), env.ca.root_certificate());
+        other.ca.verify_certificate(&lost.certificate()).await.unwrap();
+        assert!(matches!(
+            other.ca.verify_certificate(&issued.certificate()).await,
+            Err(CaError::CertificateRevoked { .. })
+        ));
+        assert_eq!(other.ca.list(user(1)).await.unwrap().len(), 3);
+        let usage = other.ca.usage_for_user(user(1), 100).await.unwrap();
+        assert!(usage.iter().any(|u| u.event.kind == UsageKind::Reissued));
+    })
+    .await;
+}

@@ -1,0 +1,62 @@
+//! The fuzz targets' corpora (`fuzz/corpus/ca_*`) run through the same checks as the fuzz targets.
+
+use std::path::PathBuf;
+
+use super::*;
+
+/// Every file of a fuzz target's corpus, as bytes.
+fn corpus(name: &str) -> Vec<Vec<u8>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(name);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "corpus {name} is empty");
+    files.into_iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+#[test]
+fn ca_csr_corpus_holds_the_fuzz_properties() {
+    let mut accepted = 0;
+    for input in corpus("ca_csr") {
+        if let Ok(key) = parse_device_csr(&input) {
+            assert_eq!(key.sec1()[0], 0x04);
+            assert_eq!(parse_device_csr(&input).unwrap(), key);
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 1, "exactly the one valid P-256 CSR seed is accepted");
+}
+
+#[tokio::test]
+async fn ca_cert_corpus_holds_the_fuzz_properties() {
+    let env = env().await;
+    let root = env.ca.root_certificate();
+    let anchor = webpki::anchor_from_trusted_cert(&root).unwrap();
+    let intermediates = env.ca.issuing_certificates();
+    for input in corpus("ca_cert") {
+        let der = rustls_pki_types::CertificateDer::from(input.clone());
+        // None of the seeds is ours: every one is refused, none panics.
+        assert!(verify_client_chain(&der, &anchor, &intermediates, env.now()).is_err());
+        let err = env.ca.verify_certificate(&der).await.unwrap_err();
+        assert!(err.is_rejection(), "{err:?}");
+    }
+}
+
+#[test]
+fn ca_order_corpus_holds_the_fuzz_properties() {
+    let mut accepted = 0;
+    for input in corpus("ca_order") {
+        if let Ok(o) = SignedOrder::from_bytes(&input) {
+            assert_eq!(o.to_bytes().unwrap(), input, "decoding is canonical");
+            accepted += 1;
+        }
+        if input.len() >= ORDER_LEN
+            && let Ok(o) = PaymentOrder::decode(&input[..ORDER_LEN])
+        {
+            assert_eq!(o.encode().unwrap().as_slice(), &input[..ORDER_LEN]);
+        }
+    }
+    assert_eq!(accepted, 1);
+}
