@@ -16,3 +16,6 @@ pub mod store;
 
 pub use error::LedgerError;
 pub use store::LedgerStore;
+
+// payments building blocks
+pub mod qr;
