@@ -93,8 +93,8 @@ fn structural_errors_are_typed() {
     assert_eq!(decode_err(&no_city), QrError::Missing { path: FieldPath::root(60), name: "merchant city" });
     let crc_inside = format!("{}{}", with_crc(MINIMAL), "5802CN");
     assert!(matches!(EmvPayload::decode(&crc_inside), Err(QrError::Misplaced { .. })));
-    let dup_sub = MINIMAL.replace("02161234567890123456", "2614000201010201020102");
-    assert!(matches!(decode_err(&dup_sub), QrError::Duplicate { path } if path == FieldPath::sub(26, 2)));
+    let dup_sub = MINIMAL.replace("02161234567890123456", "26180002ab0102cd0102ef");
+    assert!(matches!(decode_err(&dup_sub), QrError::Duplicate { path } if path == FieldPath::sub(26, 1)));
     let no_guid = MINIMAL.replace("02161234567890123456", "26060102ab");
     assert!(matches!(decode_err(&no_guid), QrError::Missing { path, .. } if path == FieldPath::sub(26, 0)));
 }
