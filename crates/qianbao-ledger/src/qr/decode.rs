@@ -142,9 +142,7 @@ impl Builder {
             NAME => self.name = Some(v.to_owned()),
             CITY => self.city = Some(v.to_owned()),
             POSTAL => self.postal = Some(v.to_owned()),
-            id if NETWORK_IDS.contains(&id) => {
-                self.accounts.push(MerchantAccount::Network { id, value: v.to_owned() })
-            }
+            id if NETWORK_IDS.contains(&id) => self.accounts.push(MerchantAccount::Network { id, value: v.to_owned() }),
             id if RFU_IDS.contains(&id) => self.rfu.push(Field::new(id, v)),
             _ => {}
         }

@@ -121,7 +121,9 @@ pub enum QrError {
         found: String,
     },
     /// The currency's ISO 4217 numeric code is not one this wallet handles.
-    #[error("currency {numeric:03} is not supported; supported: 156 CNY, 344 HKD, 840 USD, 978 EUR, 392 JPY, 410 KRW, 48 BHD")]
+    #[error(
+        "currency {numeric:03} is not supported; supported: 156 CNY, 344 HKD, 840 USD, 978 EUR, 392 JPY, 410 KRW, 48 BHD"
+    )]
     UnknownCurrency {
         /// The numeric code.
         numeric: u16,

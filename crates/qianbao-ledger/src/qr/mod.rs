@@ -62,8 +62,7 @@ mod tlv;
 pub use error::{FieldPath, QrError};
 pub use fields::{CountryCode, EmvAmount, Mcc, OrderRef};
 pub use payload::{
-    AdditionalData, EmvPayload, Field, Initiation, LanguageTemplate, MerchantAccount, Template, Tip,
-    UnreservedTemplate,
+    AdditionalData, EmvPayload, Field, Initiation, LanguageTemplate, MerchantAccount, Template, Tip, UnreservedTemplate,
 };
 pub use signed::{CodeKind, KeyId, MerchantProfile, PaymentRequest, QrCodec, QrConfig, QrKeyring, ScannedCode};
 pub use svg::render_svg;

@@ -244,10 +244,8 @@ impl QrCodec {
         order: Option<(Money, &OrderRef, Timestamp)>,
         signature: &str,
     ) -> Result<EmvPayload, QrError> {
-        let mut fields = vec![
-            Field::new(SUB_ACCOUNT, m.account.to_string()),
-            Field::new(SUB_KEY, self.keys.signing.0.as_str()),
-        ];
+        let mut fields =
+            vec![Field::new(SUB_ACCOUNT, m.account.to_string()), Field::new(SUB_KEY, self.keys.signing.0.as_str())];
         if let Some((_, _, expires_at)) = order {
             fields.push(Field::new(SUB_EXPIRY, expires_at.unix_secs().to_string()));
         }
@@ -288,7 +286,8 @@ impl QrCodec {
             if found.is_some() {
                 return Err(QrError::Duplicate { path: FieldPath::root(o.id) });
             }
-            let sig = subs.iter().find(|s| s.id == SUB_SIGNATURE).ok_or(missing(FieldPath::sub(o.id, SUB_SIGNATURE)))?;
+            let sig =
+                subs.iter().find(|s| s.id == SUB_SIGNATURE).ok_or(missing(FieldPath::sub(o.id, SUB_SIGNATURE)))?;
             let r = sig.value_range();
             found = Some(o.value_start + r.start..o.value_start + r.end);
         }

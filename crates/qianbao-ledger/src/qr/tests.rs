@@ -122,7 +122,10 @@ fn value_errors_are_typed() {
     let p = EmvPayload::decode(&with_crc(&yen_decimals)).unwrap();
     assert!(matches!(p.amount_money(), Err(QrError::Invalid { .. })));
     let unknown = MINIMAL.replace("5303156", "5303764");
-    assert_eq!(EmvPayload::decode(&with_crc(&unknown)).unwrap().currency(), Err(QrError::UnknownCurrency { numeric: 764 }));
+    assert_eq!(
+        EmvPayload::decode(&with_crc(&unknown)).unwrap().currency(),
+        Err(QrError::UnknownCurrency { numeric: 764 })
+    );
 }
 
 #[test]
