@@ -18,4 +18,5 @@ pub use error::LedgerError;
 pub use store::LedgerStore;
 
 // payments building blocks
+pub mod fee;
 pub mod qr;
