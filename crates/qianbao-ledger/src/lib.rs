@@ -20,3 +20,4 @@ pub use store::LedgerStore;
 // payments building blocks
 pub mod fee;
 pub mod qr;
+pub mod redpacket;

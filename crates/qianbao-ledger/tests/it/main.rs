@@ -2,6 +2,7 @@
 
 mod fees;
 mod qr;
+mod red_packet;
 
 #[test]
 fn error_type_is_displayable() {
