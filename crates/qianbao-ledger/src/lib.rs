@@ -21,3 +21,4 @@ pub use store::LedgerStore;
 pub mod fee;
 pub mod qr;
 pub mod redpacket;
+pub mod risk;

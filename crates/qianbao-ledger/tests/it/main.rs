@@ -3,6 +3,7 @@
 mod fees;
 mod qr;
 mod red_packet;
+mod risk;
 
 #[test]
 fn error_type_is_displayable() {
