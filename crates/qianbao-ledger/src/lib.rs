@@ -16,3 +16,16 @@ pub mod store;
 
 pub use error::LedgerError;
 pub use store::LedgerStore;
+
+// payments building blocks
+pub mod bank;
+pub mod fee;
+pub mod qr;
+pub mod redpacket;
+pub mod risk;
+
+pub use bank::{BankAdapter, BankError, ScriptedBank};
+pub use fee::{FeeError, FeeSchedule};
+pub use qr::{QrCodec, QrError};
+pub use redpacket::{RedPacket, RedPacketError};
+pub use risk::{RiskConfig, RiskDecision, RiskError};
