@@ -1,18 +1,34 @@
 //! One-time codes, TOTP, sessions, transaction tokens, payment codes and QR confirmation.
-//!
-//! Part of qianbao. Decisions are plain functions over values; storage sits behind [`TokenStore`], with
-//! SQLite (feature `sqlite`, default) and PostgreSQL (feature `postgres`) implementations in `store/`.
-//!
-//! ```
-//! use qianbao_token::TokenError;
-//! let e = TokenError::Store(qianbao_store::StoreError::not_found("nothing yet"));
-//! assert!(e.to_string().contains("nothing yet"));
-//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bearer;
+pub mod binding;
+pub mod code;
+mod config;
 mod error;
+pub mod otp;
+pub mod paycode;
+pub mod qr;
+mod seal;
+mod service;
 pub mod store;
 
+pub use bearer::{BearerToken, TokenKind};
+pub use binding::CertThumbprint;
+pub use code::{CodeSubject, OneTimeCode, Purpose};
+pub use config::TokenConfig;
 pub use error::TokenError;
-pub use store::TokenStore;
+pub use otp::{OtpAlgorithm, OtpAuthUri, OtpDigits, TotpParams};
+pub use paycode::{PaycodeGenerator, PaycodeIndex, PaycodeParams, PaymentCode};
+pub use qr::{QrPurpose, QrSecret};
+pub use service::codes::{CodeCheck, CodeRequest, CodeTicket, VerifiedCode};
+pub use service::paycodes::{PaycodeEnrollment, PaycodeVerified};
+pub use service::qr::{QrApproval, QrChallenge, QrDecision, QrRequest};
+pub use service::sessions::{
+    AccessGrant, Confirmation, Device, DeviceInfo, Introspection, SessionRequest, SessionTokens,
+};
+pub use service::totp::{TotpEnrollment, TotpStatus, TotpVerified};
+pub use service::txtokens::{TxTokenConsumption, TxTokenInfo, TxTokenRequest, TxTokenStatus, TxTokenUse};
+pub use service::{CacheStats, Tokens};
+pub use store::{PurgeReport, TokenDb, TokenStore};
