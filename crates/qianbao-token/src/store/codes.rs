@@ -69,6 +69,15 @@ pub(crate) async fn send<T: Tx>(
     decide: impl FnOnce(Option<&CodeRow>, u32, Option<Timestamp>) -> Result<CodeWrite, TokenError>,
 ) -> Result<Result<CodeRow, TokenError>, StoreError> {
     let (purpose, subject, dest) = key;
+    // Serialize sends to one destination: on PostgreSQL the upsert holds this row's lock until commit, so
+    // a concurrent send waits and then sees this one (interval and daily cap hold across instances); on
+    // SQLite the single writer already serializes.
+    tx.exec(
+        "INSERT INTO token_code_dests (dest_digest) VALUES ($1) \
+         ON CONFLICT (dest_digest) DO UPDATE SET dest_digest = excluded.dest_digest",
+        vec![blob(dest.to_vec())],
+    )
+    .await?;
     let latest = query_opt(
         tx,
         concat!(

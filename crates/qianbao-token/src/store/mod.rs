@@ -1,8 +1,8 @@
 //! Storage of this crate: [`TokenDb`], the store over a [`qianbao_store::Database`] (SQLite by default,
 //! PostgreSQL with the `postgres` feature), and the [`TokenStore`] trait.
 //!
-//! Tables (component `token`): `token_codes` and `token_code_sends` (one-time codes as keyed digests, and
-//! the send log the daily cap counts), `token_totp` and `token_recovery_codes`, `token_devices`,
+//! Tables (component `token`): `token_codes`, `token_code_sends` and `token_code_dests` (one-time codes as
+//! keyed digests, the send log the daily cap counts, and one row per destination that serializes sends), `token_totp` and `token_recovery_codes`, `token_devices`,
 //! `token_sessions` and `token_bearer` (session families and their access/refresh token digests),
 //! `token_tx` and `token_tx_uses` (transaction tokens and their consumptions), `token_paycodes`
 //! (payment-code enrollments, secrets sealed) and `token_qr` (QR confirmation challenges).
@@ -190,11 +190,22 @@ impl TokenStore for TokenDb {
     }
 }
 
+async fn purge_sends<T: sql::Tx>(tx: &T, before: Timestamp) -> Result<u64, qianbao_store::StoreError> {
+    let n = tx.exec("DELETE FROM token_code_sends WHERE at < $1", vec![sql::ts(before)]).await?;
+    tx.exec(
+        "DELETE FROM token_code_dests WHERE NOT EXISTS \
+         (SELECT 1 FROM token_code_sends s WHERE s.dest_digest = token_code_dests.dest_digest)",
+        vec![],
+    )
+    .await?;
+    Ok(n)
+}
+
 async fn purge<T: sql::Tx>(tx: &T, c: PurgeCutoffs) -> Result<PurgeReport, qianbao_store::StoreError> {
     use sql::ts;
     Ok(PurgeReport {
         codes: tx.exec("DELETE FROM token_codes WHERE expires_at < $1", vec![ts(c.codes_expired_before)]).await?,
-        code_sends: tx.exec("DELETE FROM token_code_sends WHERE at < $1", vec![ts(c.sends_before)]).await?,
+        code_sends: purge_sends(tx, c.sends_before).await?,
         bearer_tokens: tx
             .exec("DELETE FROM token_bearer WHERE expires_at < $1", vec![ts(c.tokens_expired_before)])
             .await?,

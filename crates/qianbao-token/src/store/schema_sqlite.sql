@@ -19,6 +19,9 @@ CREATE TABLE token_code_sends (
     at BIGINT NOT NULL
 );
 CREATE INDEX token_code_sends_dest ON token_code_sends (dest_digest, at);
+CREATE TABLE token_code_dests (
+    dest_digest BLOB PRIMARY KEY
+);
 CREATE TABLE token_totp (
     user_id BLOB PRIMARY KEY,
     sealed_secret BLOB NOT NULL,

@@ -143,3 +143,29 @@ async fn concurrent_guesses_cannot_exceed_the_try_limit() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_to_one_destination_are_throttled() {
+    each_backend("codes: concurrent sends serialized per destination", |db| async move {
+        let env = env(db).await;
+        let to = phone(6);
+        let mut tasks = Vec::new();
+        for n in 0..8u128 {
+            let (tokens, to) = (env.tokens.clone(), to.clone());
+            tasks.push(tokio::spawn(async move {
+                tokens.send_code(req(Purpose::Login, CodeSubject::User(user(n)), &to)).await
+            }));
+        }
+        let mut sent = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => sent += 1,
+                Err(TokenError::ResendTooSoon { .. }) => {}
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!(sent, 1, "one code per destination per resend interval, whatever the concurrency");
+        assert_eq!(env.outbox.len(), 1);
+    })
+    .await;
+}
