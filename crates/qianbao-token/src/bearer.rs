@@ -89,8 +89,62 @@ impl fmt::Debug for BearerToken {
     }
 }
 
-fn checksum(head: &[u8]) -> String {
-    BASE64URL_NOPAD.encode(&CRC32.checksum(head).to_be_bytes())
+const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The 6 base64url characters of the CRC-32 of `head` (big-endian, 4 zero padding bits), without
+/// allocating: this runs on every authentication.
+fn checksum(head: &[u8]) -> [u8; 6] {
+    let v = u64::from(CRC32.checksum(head)) << 4;
+    let mut out = [0u8; 6];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = B64URL[((v >> (30 - 6 * i)) & 63) as usize];
+    }
+    out
+}
+
+fn b64url_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
+    }
+}
+
+/// Checks a token string's shape (prefix, length, alphabet, canonical body, checksum) without
+/// allocating; its kind.
+pub(crate) fn validate(input: &str) -> Result<TokenKind, TokenError> {
+    let m = |why| TokenError::malformed("a bearer token", why);
+    let kind = TokenKind::from_prefix(input).ok_or_else(|| m("it must start with qba_, qbr_ or qbt_"))?;
+    if input.len() != TOKEN_LEN {
+        return Err(m("it must be 53 characters long"));
+    }
+    let b = input.as_bytes();
+    let mut last = 0;
+    for &c in &b[4..] {
+        last = b64url_value(c).ok_or_else(|| m("it must use base64url characters after the prefix"))?;
+    }
+    // Canonical base64url: 43 characters carry 258 bits for 32 bytes; the last body character's 2 low
+    // bits are padding and must be zero.
+    let body_last = b64url_value(b[4 + BODY_LEN - 1]).unwrap_or(1);
+    if body_last & 0b11 != 0 || last & 0b1111 != 0 {
+        return Err(m("it is not canonical base64url"));
+    }
+    let expected = checksum(&b[..4 + BODY_LEN]);
+    if !bool::from(expected.ct_eq(&b[4 + BODY_LEN..])) {
+        return Err(m("its checksum does not match (mistyped or truncated)"));
+    }
+    Ok(kind)
+}
+
+/// [`validate`], and the kind must be `kind`.
+pub(crate) fn validate_kind(input: &str, kind: TokenKind) -> Result<(), TokenError> {
+    if validate(input)? != kind {
+        return Err(TokenError::malformed("a bearer token", "it is another kind of token than expected"));
+    }
+    Ok(())
 }
 
 impl BearerToken {
@@ -102,41 +156,20 @@ impl BearerToken {
         text.push_str(kind.prefix());
         text.push_str(&BASE64URL_NOPAD.encode(raw.as_ref()));
         let crc = checksum(text.as_bytes());
-        text.push_str(&crc);
+        text.extend(crc.iter().map(|&c| char::from(c)));
         BearerToken { kind, text: SecretString::new(text) }
     }
 
     /// Parses any kind of token.
     pub fn parse(input: &str) -> Result<Self, TokenError> {
-        let m = |why| TokenError::malformed("a bearer token", why);
-        let kind = TokenKind::from_prefix(input).ok_or_else(|| m("it must start with qba_, qbr_ or qbt_"))?;
-        if input.len() != TOKEN_LEN {
-            return Err(m("it must be 53 characters long"));
-        }
-        let b = input.as_bytes();
-        let alphabet = |c: &u8| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_';
-        if !b[4..].iter().all(alphabet) {
-            return Err(m("it must use base64url characters after the prefix"));
-        }
-        let head = &b[..4 + BODY_LEN];
-        // Canonical base64url: the last body character carries 4 padding bits that must be zero.
-        if BASE64URL_NOPAD.decode(&b[4..4 + BODY_LEN]).is_err() {
-            return Err(m("its body is not canonical base64url"));
-        }
-        let expected = checksum(head);
-        if !bool::from(expected.as_bytes().ct_eq(&b[4 + BODY_LEN..])) {
-            return Err(m("its checksum does not match (mistyped or truncated)"));
-        }
+        let kind = validate(input)?;
         Ok(BearerToken { kind, text: SecretString::new(input.to_string()) })
     }
 
     /// Parses a token and checks it is of `kind`.
     pub fn parse_kind(input: &str, kind: TokenKind) -> Result<Self, TokenError> {
-        let t = Self::parse(input)?;
-        if t.kind != kind {
-            return Err(TokenError::malformed("a bearer token", "it is another kind of token than expected"));
-        }
-        Ok(t)
+        validate_kind(input, kind)?;
+        Ok(BearerToken { kind, text: SecretString::new(input.to_string()) })
     }
 
     /// Its kind.
@@ -197,6 +230,11 @@ impl TokenHasher {
 
     pub(crate) fn digest(&self, token: &BearerToken) -> TokenDigest {
         self.digest_bytes(token.expose().as_bytes())
+    }
+
+    /// The digest of a token string that passed [`validate`] (no copy of the secret is made).
+    pub(crate) fn digest_str(&self, token: &str) -> TokenDigest {
+        self.digest_bytes(token.as_bytes())
     }
 
     pub(crate) fn digest_bytes(&self, value: &[u8]) -> TokenDigest {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use qianbao_core::{SessionId, Timestamp};
@@ -31,7 +31,7 @@ impl Hasher for DigestHasher {
 }
 
 struct Entry {
-    grant: AccessGrant,
+    grant: Arc<AccessGrant>,
     cached_at: Timestamp,
 }
 
@@ -59,14 +59,14 @@ impl IntrospectionCache {
     }
 
     /// The cached grant, if it was cached less than the TTL ago and has not expired.
-    pub(crate) fn get(&self, digest: &TokenDigest, now: Timestamp) -> Option<AccessGrant> {
+    pub(crate) fn get(&self, digest: &TokenDigest, now: Timestamp) -> Option<Arc<AccessGrant>> {
         let map = self.map.read().unwrap_or_else(|p| p.into_inner());
         let e = map.get(digest)?;
         let fresh = now < e.cached_at.saturating_add(self.ttl) && now >= e.cached_at;
         (fresh && now < e.grant.expires_at).then(|| e.grant.clone())
     }
 
-    pub(crate) fn put(&self, digest: TokenDigest, grant: AccessGrant, now: Timestamp) {
+    pub(crate) fn put(&self, digest: TokenDigest, grant: Arc<AccessGrant>, now: Timestamp) {
         if self.max == 0 || self.ttl.is_zero() {
             return;
         }

@@ -106,7 +106,7 @@ impl Env {
         self.tokens.create_session(req).await.unwrap()
     }
 
-    pub(crate) async fn grant(&self, u: UserId, d: DeviceId) -> AccessGrant {
+    pub(crate) async fn grant(&self, u: UserId, d: DeviceId) -> Arc<AccessGrant> {
         let s = self.login(u, d, None).await;
         self.tokens.authenticate(s.access_token.expose(), None).await.unwrap()
     }
