@@ -20,7 +20,7 @@ use crate::TokenError;
 /// The length of every bearer token string.
 pub const TOKEN_LEN: usize = 53;
 const BODY_LEN: usize = 43;
-const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+static CRC32: crc::Crc<u32, crc::Table<16>> = crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISO_HDLC);
 
 /// Which kind of bearer token a string is (from its prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,16 +102,16 @@ fn checksum(head: &[u8]) -> [u8; 6] {
     out
 }
 
-fn b64url_value(c: u8) -> Option<u8> {
-    match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'-' => Some(62),
-        b'_' => Some(63),
-        _ => None,
+/// base64url character → its 6-bit value; 0xFF for anything else (a table: no branches per character).
+const B64URL_VALUE: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[B64URL[i] as usize] = i as u8;
+        i += 1;
     }
-}
+    t
+};
 
 /// Checks a token string's shape (prefix, length, alphabet, canonical body, checksum) without
 /// allocating; its kind.
@@ -122,13 +122,14 @@ pub(crate) fn validate(input: &str) -> Result<TokenKind, TokenError> {
         return Err(m("it must be 53 characters long"));
     }
     let b = input.as_bytes();
-    let mut last = 0;
-    for &c in &b[4..] {
-        last = b64url_value(c).ok_or_else(|| m("it must use base64url characters after the prefix"))?;
+    let bad = b[4..].iter().fold(0u8, |acc, &c| acc | B64URL_VALUE[usize::from(c)]);
+    if bad & 0x80 != 0 {
+        return Err(m("it must use base64url characters after the prefix"));
     }
-    // Canonical base64url: 43 characters carry 258 bits for 32 bytes; the last body character's 2 low
-    // bits are padding and must be zero.
-    let body_last = b64url_value(b[4 + BODY_LEN - 1]).unwrap_or(1);
+    // Canonical base64url: 43 characters carry 258 bits for 32 bytes, so the last body character's 2 low
+    // bits are padding and must be zero; likewise the checksum's last character's 4 low bits.
+    let body_last = B64URL_VALUE[usize::from(b[4 + BODY_LEN - 1])];
+    let last = B64URL_VALUE[usize::from(b[TOKEN_LEN - 1])];
     if body_last & 0b11 != 0 || last & 0b1111 != 0 {
         return Err(m("it is not canonical base64url"));
     }

@@ -125,9 +125,9 @@ pub(crate) async fn decide<T: Tx>(
     Ok((by_nonce(tx, nonce).await?, false))
 }
 
-/// Completes an approved challenge for the holder of its poll secret, before `deadline_from` plus
-/// nothing: the challenge must not have expired before `not_expired_before`. The row after and whether
-/// this call completed it.
+/// Completes an approved challenge for the holder of its poll secret, if it did not expire before
+/// `not_expired_before` (the service passes `now - qr_ttl`: an approval made in time can be collected a
+/// little later). The row after (or as found) and whether this call completed it.
 pub(crate) async fn complete<T: Tx>(
     tx: &T,
     q: TokenId,
