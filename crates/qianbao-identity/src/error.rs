@@ -65,6 +65,12 @@ pub enum IdentityError {
     /// The contact is already on the account.
     #[error("the account already has this phone number or email address")]
     ContactExists,
+    /// The account has as many contacts as allowed.
+    #[error("an account has at most {max} contacts; remove one first")]
+    TooManyContacts {
+        /// The most allowed.
+        max: usize,
+    },
     /// The last verified contact cannot be removed.
     #[error("the last verified contact cannot be removed; add and verify another first")]
     LastVerifiedContact,
@@ -181,6 +187,7 @@ impl IdentityError {
             E::ContactTaken => "contact_taken",
             E::ContactNotFound => "contact_not_found",
             E::ContactExists => "contact_exists",
+            E::TooManyContacts { .. } => "too_many_contacts",
             E::LastVerifiedContact => "last_verified_contact",
             E::FactStale { .. } => "fact_stale",
             E::FactInvalid(_) => "fact_invalid",

@@ -16,6 +16,7 @@ mod payment_password;
 pub mod privacy;
 mod record;
 mod resident_id;
+mod service;
 mod status;
 pub mod store;
 pub mod testing;
@@ -32,6 +33,7 @@ pub use guard::{GuardDecision, GuardPolicy, GuardState};
 pub use kyc::{
     Application, ApplicationId, ApplicationState, ApplicationSummary, BankCardRequest, CheckKind, CheckOutcome,
     FaceEvidence, IdCardRequest, KycMethod, KycRequest, PhotoDigest, Rejection, RejectionCode, ReviewDecision,
+    VerifiedIdentity,
 };
 pub use name::{NameError, RealName};
 pub use password::{
@@ -39,7 +41,11 @@ pub use password::{
 };
 pub use payment_password::{PaymentPassword, PaymentPasswordContext, PaymentPasswordError};
 pub use privacy::{PrivacyKeys, SealingKey};
+pub use record::ChannelRecord;
 pub use record::{ContactKind, ContactValue, ContactView, RealNameView, User};
 pub use resident_id::{ResidentId, ResidentIdError, Sex};
+pub use service::{
+    BankCardView, ExternalChecks, Identity, LoginOutcome, OldContactProof, ResetAuthorization, ZeroBalanceConfirmed,
+};
 pub use status::{Actor, StatusAction, StatusChange, UserStatus};
 pub use store::{IdentityDb, IdentityStore};

@@ -20,6 +20,9 @@ pub enum PaymentPasswordError {
     /// Taken from the birth date (YYMMDD, MMDDYY, DDMMYY or YYYYMM).
     #[error("a payment password may not be taken from the birth date")]
     BirthDate,
+    /// The new payment password is the current one.
+    #[error("the new payment password must differ from the current one")]
+    Unchanged,
     /// The last six characters of the ID number or the phone number.
     #[error("a payment password may not be the end of the ID or phone number")]
     PersonalNumber,
