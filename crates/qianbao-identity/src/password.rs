@@ -180,6 +180,9 @@ pub const EXTRA_BLOCKLIST: &[&str] = &[
     "passw0rd",
 ];
 
+/// A user input this long or longer may not appear anywhere inside a password.
+pub const PERSONAL_INPUT_CHARS_MIN: usize = 5;
+
 /// What the blocklist check also refuses: the user's own contacts and name.
 #[derive(Debug, Clone, Default)]
 pub struct PasswordContext {
@@ -228,6 +231,13 @@ impl PasswordPolicy {
     }
 
     fn check_strength(&self, s: &str, ctx: &PasswordContext) -> Result<(), PasswordRejection> {
+        let lower = s.to_lowercase();
+        let personal = ctx.user_inputs.iter().filter(|i| i.chars().count() >= PERSONAL_INPUT_CHARS_MIN);
+        if personal.map(|i| i.to_lowercase()).any(|i| lower.contains(&i)) {
+            return Err(PasswordRejection::TooCommon {
+                hint: Some("it contains your own phone number, email or name".into()),
+            });
+        }
         let mut inputs: Vec<&str> = ctx.user_inputs.iter().map(String::as_str).filter(|i| !i.is_empty()).collect();
         inputs.extend_from_slice(EXTRA_BLOCKLIST);
         let estimate = zxcvbn::zxcvbn(s, &inputs);

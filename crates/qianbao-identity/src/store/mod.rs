@@ -19,7 +19,9 @@ use crate::IdentityError;
 use crate::audit::{AuditEvent, AuditRecord};
 use crate::guard::{GuardDecision, GuardPolicy, GuardState};
 use crate::kyc::ApplicationId;
-use crate::record::{ApplicationRecord, ChannelRecord, LookupDigest, UserRecord};
+pub use crate::record::{
+    ApplicationRecord, ChannelRecord, ContactRecord, LookupDigest, PasswordHash, RealNameRecord, UserRecord,
+};
 use crate::status::StatusChange;
 
 mod codec;

@@ -59,6 +59,7 @@ pub(crate) enum Step {
         failure: StepFailure,
     },
     /// Runs only on PostgreSQL (row locks that SQLite's single writer does not need).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     PgOnly(Box<Step>),
 }
 
@@ -71,6 +72,7 @@ fn placeholders(from: usize, n: usize) -> String {
 }
 
 /// `?N` → `$N` for PostgreSQL.
+#[cfg(any(feature = "postgres", test))]
 pub(crate) fn pg_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();
