@@ -138,7 +138,7 @@ async fn no_secret_in_any_postgres_column_either() {
                 dump.push(b'\n');
             }
         }
-        assert!(dump.len() > 10_000);
+        assert!(dump.len() > 3_000, "{} bytes: {}", dump.len(), String::from_utf8_lossy(&dump));
         assert_absent(&dump, &secrets, "a PostgreSQL column");
     })
     .await;
