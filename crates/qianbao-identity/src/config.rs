@@ -20,11 +20,19 @@ pub struct LoginProtection {
     pub account: GuardPolicy,
     /// Per client address and per device. Default [`GuardPolicy::LOGIN_SOURCE`].
     pub source: GuardPolicy,
+    /// How long the counter of a login name that belongs to no account is kept after its last failure.
+    /// Default 30 days. Accounts' counters are kept until a success or a reset; forgetting unknown names
+    /// keeps the table small, at the price that after this long a guesser could tell the two apart.
+    pub unknown_name_forget_after: Duration,
 }
 
 impl Default for LoginProtection {
     fn default() -> Self {
-        LoginProtection { account: GuardPolicy::LOGIN_ACCOUNT, source: GuardPolicy::LOGIN_SOURCE }
+        LoginProtection {
+            account: GuardPolicy::LOGIN_ACCOUNT,
+            source: GuardPolicy::LOGIN_SOURCE,
+            unknown_name_forget_after: Duration::from_secs(30 * 86_400),
+        }
     }
 }
 

@@ -140,7 +140,7 @@ impl Identity {
     }
 
     /// Starts a real-name application (a draft) for an active account with no other open application.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn start_application(
         &self,
         user: UserId,
@@ -265,7 +265,7 @@ impl Identity {
     /// Submits a draft: runs the external checks (an unreachable provider leaves the draft unchanged). A
     /// check that finds false information rejects it at once (and counts toward a ban); otherwise it waits
     /// for review — or is approved at once with `kyc.auto_approve`.
-    #[instrument(skip_all, fields(application = %id), err)]
+    #[instrument(skip_all, fields(application = %id), err(level = "info"))]
     pub async fn submit_application(
         &self,
         id: ApplicationId,
@@ -422,7 +422,7 @@ impl Identity {
 
     /// A reviewer approves or rejects a submitted application. Approval verifies the user, grants the
     /// application's channels and sets the class; a rejection for false information counts toward a ban.
-    #[instrument(skip_all, fields(application = %id), err)]
+    #[instrument(skip_all, fields(application = %id), err(level = "info"))]
     pub async fn review_application(
         &self,
         id: ApplicationId,

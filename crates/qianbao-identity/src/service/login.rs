@@ -47,9 +47,13 @@ impl Identity {
         self.guard_key("login-user", &user.to_bytes())
     }
 
-    fn login_guards(&self, account: GuardKey, ctx: RequestContext) -> Vec<(GuardKey, GuardPolicy)> {
+    fn login_guards(&self, account: GuardKey, known: bool, ctx: RequestContext) -> Vec<(GuardKey, GuardPolicy)> {
         let p = self.inner.config.login;
-        let mut keys = vec![(account, p.account)];
+        let mut account_policy = p.account;
+        if !known {
+            account_policy.forget_after = Some(p.unknown_name_forget_after);
+        }
+        let mut keys = vec![(account, account_policy)];
         if let Some(ip) = ctx.client {
             keys.push((self.guard_key("login-ip", ip.to_string().as_bytes()), p.source));
         }
@@ -68,7 +72,8 @@ impl Identity {
     ) -> Result<Reservation, IdentityError> {
         let now = self.now();
         let refused = self.event(user, AuditKind::LOGIN_THROTTLED, ctx, "refused before checking the password");
-        let r = self.inner.store.guard_reserve(self.login_guards(account, ctx), now, Some(refused)).await?;
+        let r =
+            self.inner.store.guard_reserve(self.login_guards(account, user.is_some(), ctx), now, Some(refused)).await?;
         match throttled(r.decision, now) {
             Some(e) => Err(e),
             None => Ok(r),
@@ -79,7 +84,7 @@ impl Identity {
     /// same [`IdentityError::LoginFailed`] after the same Argon2 work; too many failures give
     /// [`IdentityError::LoginThrottled`] and then [`IdentityError::LoginLocked`] (until a password reset or
     /// an operator unlock). Every try is in the audit trail.
-    #[instrument(skip_all, err)]
+    #[instrument(skip_all, err(level = "info"))]
     pub async fn login(
         &self,
         login_name: &ContactValue,
@@ -129,7 +134,7 @@ impl Identity {
                 Some(user),
                 AuditKind::LOGIN_LOCKED,
                 ctx,
-                format!("after {:?} failures", policy.lock_after),
+                format!("after {} failures", policy.lock_after.unwrap_or_default()),
             ));
         }
         self.inner.store.append_audit(events).await
@@ -179,7 +184,7 @@ impl Identity {
     }
 
     /// Changes the password; the current one is checked under the same guard as logins.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn change_password(
         &self,
         user: UserId,
@@ -204,7 +209,7 @@ impl Identity {
 
     /// Resets a forgotten password after the facade checked a code sent to one of the user's verified
     /// contacts. Lifts a login lock. The facade then revokes every session.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn reset_password(
         &self,
         user: UserId,
@@ -243,11 +248,17 @@ impl Identity {
     }
 
     /// An operator lifts a login lock (and any back-off) of an account.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn unlock_login(&self, user: UserId, operator: &str, ctx: RequestContext) -> Result<(), IdentityError> {
         self.load(user).await?;
         let e = self.event(Some(user), AuditKind::LOGIN_UNLOCKED, ctx, format!("by {operator}"));
         self.inner.store.guard_settle(vec![self.account_guard(user)], vec![e]).await
+    }
+
+    /// Deletes attempt counters that their policies have forgotten (address, device and unknown-name
+    /// counters; never an account's). Run it now and then; returns how many went.
+    pub async fn prune_attempt_counters(&self) -> Result<u64, IdentityError> {
+        self.inner.store.prune_guards(self.now()).await
     }
 
     /// What the account's login guard says now (ignoring address and device guards).

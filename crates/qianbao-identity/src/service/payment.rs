@@ -22,11 +22,11 @@ impl Identity {
     /// What a new payment password must not be made of: the birth date, the ID number, the phone numbers.
     fn payment_context(&self, u: &UserRecord) -> PaymentPasswordContext {
         let mut ctx = PaymentPasswordContext::default();
-        if let Ok(Some(identity)) = self.open_identity(u) {
-            if let Some(id) = &identity.id_number {
-                ctx.birth_digits = Some(id.birth_digits().to_string());
-                ctx.personal_numbers.push(id.expose().to_string());
-            }
+        if let Ok(Some(identity)) = self.open_identity(u)
+            && let Some(id) = &identity.id_number
+        {
+            ctx.birth_digits = Some(id.birth_digits().to_string());
+            ctx.personal_numbers.push(id.expose().to_string());
         }
         for c in &u.contacts {
             if let Ok(v) = self.open_contact(u.id, c) {
@@ -37,7 +37,7 @@ impl Identity {
     }
 
     /// Sets the first payment password of an active account. Trivial ones are refused.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn set_payment_password(
         &self,
         user: UserId,
@@ -75,7 +75,7 @@ impl Identity {
     /// Checks the payment password (to authorize a payment). After
     /// [`GuardPolicy::lock_after`](crate::GuardPolicy::lock_after) wrong tries it is locked for
     /// `lock_for`; a right one resets the count. Every try is in the audit trail.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn verify_payment_password(
         &self,
         user: UserId,
@@ -129,7 +129,7 @@ impl Identity {
     }
 
     /// Changes the payment password; the current one is checked like a payment.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn change_payment_password(
         &self,
         user: UserId,
@@ -149,7 +149,7 @@ impl Identity {
 
     /// Resets a forgotten (or locked) payment password after the facade checked a code sent to a verified
     /// contact. Lifts the lock.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn reset_payment_password(
         &self,
         user: UserId,

@@ -22,7 +22,7 @@ pub struct ZeroBalanceConfirmed {
 impl Identity {
     /// Applies a status action (freeze, unfreeze, ban, lift a ban). Closing goes through
     /// [`Identity::close_account`]; activation through [`Identity::mark_contact_verified`].
-    #[instrument(skip_all, fields(user = %user, action = action.as_str()), err)]
+    #[instrument(skip_all, fields(user = %user, action = action.as_str()), err(level = "info"))]
     pub async fn change_status(
         &self,
         user: UserId,
@@ -60,7 +60,7 @@ impl Identity {
 
     /// Closes an active account at its owner's request, once the facade confirmed a zero balance (fresh).
     /// Records are kept; the facade revokes certificates and tokens.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn close_account(
         &self,
         user: UserId,

@@ -86,7 +86,7 @@ impl Identity {
 
     /// Registers a user with a contact (unverified) and a password that passes the policy. The account
     /// stays [`UserStatus::PendingVerification`] until [`Identity::mark_contact_verified`].
-    #[instrument(skip_all, err)]
+    #[instrument(skip_all, err(level = "info"))]
     pub async fn register(
         &self,
         contact: &ContactValue,
@@ -127,7 +127,7 @@ impl Identity {
 
     /// Records that a code sent to `contact` was entered correctly at `verified_at` (checked by the
     /// facade). The first verified contact activates the account. Verifying twice changes nothing.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn mark_contact_verified(
         &self,
         user: UserId,
@@ -174,7 +174,7 @@ impl Identity {
 
     /// Adds a contact (unverified) to an account that can log in; verify it with
     /// [`Identity::mark_contact_verified`].
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn add_contact(
         &self,
         user: UserId,
@@ -201,7 +201,7 @@ impl Identity {
     /// Replaces `old` by `new`. The facade has verified `new` (at `new_verified_at`) and accounts for the
     /// old one by `old_proof`: a fresh code to it, or — when it is lost — the payment password of a
     /// real-name verified account, or an operator's approval.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn change_contact(
         &self,
         user: UserId,
@@ -261,7 +261,7 @@ impl Identity {
     }
 
     /// Removes a contact; the last verified one stays.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn remove_contact(
         &self,
         user: UserId,
@@ -287,7 +287,7 @@ impl Identity {
 
     /// Records that the user turned a second factor (TOTP, managed by the token service) on or off. Turning
     /// it off is refused while the password meets only the shorter minimum that a second factor allows.
-    #[instrument(skip_all, fields(user = %user), err)]
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn set_second_factor(
         &self,
         user: UserId,

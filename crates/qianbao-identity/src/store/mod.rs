@@ -198,8 +198,9 @@ pub trait IdentityStore: Send + Sync {
     /// One counter (zero when never counted).
     fn guard_state(&self, key: GuardKey) -> impl Future<Output = Result<GuardState, IdentityError>> + Send;
 
-    /// Deletes counters whose last failure is before `before` (or that are zero). Returns how many.
-    fn prune_guards(&self, before: Timestamp) -> impl Future<Output = Result<u64, IdentityError>> + Send;
+    /// Deletes counters that are zero or that their policy forgets by `now` (never those of a policy
+    /// without `forget_after`, such as account locks). Returns how many.
+    fn prune_guards(&self, now: Timestamp) -> impl Future<Output = Result<u64, IdentityError>> + Send;
 }
 
 /// The decision and new counters of a reservation, shared by the backends.
@@ -333,7 +334,7 @@ impl IdentityStore for IdentityDb {
     async fn guard_state(&self, key: GuardKey) -> Result<GuardState, IdentityError> {
         dispatch!(self, s => s.guard_state(key))
     }
-    async fn prune_guards(&self, before: Timestamp) -> Result<u64, IdentityError> {
-        dispatch!(self, s => s.prune_guards(before))
+    async fn prune_guards(&self, now: Timestamp) -> Result<u64, IdentityError> {
+        dispatch!(self, s => s.prune_guards(now))
     }
 }

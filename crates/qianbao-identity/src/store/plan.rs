@@ -198,6 +198,33 @@ fn id_claim_steps(
     });
 }
 
+/// Reads one counter: `failures, last_failure_at`.
+pub(crate) const GUARD_SELECT: &str = "SELECT failures, last_failure_at FROM identity_guards WHERE key = ?1";
+/// Writes one counter.
+pub(crate) const GUARD_UPSERT: &str = "INSERT INTO identity_guards (key, failures, last_failure_at, forget_at) \
+     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, \
+     last_failure_at = excluded.last_failure_at, forget_at = excluded.forget_at";
+
+/// The values of [`GUARD_UPSERT`].
+/// When a counter may be deleted: never for a policy that does not forget.
+pub(crate) fn guard_values(k: &GuardKey, s: &crate::guard::GuardState, p: &crate::guard::GuardPolicy) -> Vec<Value> {
+    let forget_at = s.last_failure_at.zip(p.forget_after).map(|(t, f)| t.saturating_add(f));
+    vec![
+        Value::blob(k.0),
+        Value::int(i64::from(s.failures)),
+        Value::opt_ts(s.last_failure_at),
+        Value::opt_ts(forget_at),
+    ]
+}
+
+/// A counter from `failures, last_failure_at`.
+pub(crate) fn guard_from_row(r: &impl super::Get) -> Result<crate::guard::GuardState, StoreError> {
+    Ok(crate::guard::GuardState {
+        failures: u32::try_from(r.req_int(0)?).map_err(|_| StoreError::corrupt("guard failures out of range"))?,
+        last_failure_at: r.opt_ts(1)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,23 +234,4 @@ mod tests {
         assert_eq!(pg_sql("SELECT ?1, ?12 WHERE a = '?'"), "SELECT $1, $12 WHERE a = '?'");
         assert_eq!(placeholders(1, 3), "?1, ?2, ?3");
     }
-}
-
-/// Reads one counter: `failures, last_failure_at`.
-pub(crate) const GUARD_SELECT: &str = "SELECT failures, last_failure_at FROM identity_guards WHERE key = ?1";
-/// Writes one counter.
-pub(crate) const GUARD_UPSERT: &str = "INSERT INTO identity_guards (key, failures, last_failure_at) VALUES (?1, ?2, ?3) \
-     ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at";
-
-/// The values of [`GUARD_UPSERT`].
-pub(crate) fn guard_values(k: &GuardKey, s: &crate::guard::GuardState) -> Vec<Value> {
-    vec![Value::blob(k.0), Value::int(i64::from(s.failures)), Value::opt_ts(s.last_failure_at)]
-}
-
-/// A counter from `failures, last_failure_at`.
-pub(crate) fn guard_from_row(r: &impl super::Get) -> Result<crate::guard::GuardState, StoreError> {
-    Ok(crate::guard::GuardState {
-        failures: u32::try_from(r.req_int(0)?).map_err(|_| StoreError::corrupt("guard failures out of range"))?,
-        last_failure_at: r.opt_ts(1)?,
-    })
 }

@@ -173,8 +173,8 @@ async fn reserve(
         states.push((s, *p));
     }
     let out = reserve_decide(&states, now);
-    for ((k, _), s) in keys.iter().zip(&out.counted) {
-        let p = params(&guard_values(k, s));
+    for ((k, p), s) in keys.iter().zip(&out.counted) {
+        let p = params(&guard_values(k, s, p));
         tx.execute(pg_sql(GUARD_UPSERT).as_str(), &refs(&p)).await?;
     }
     if out.counted.is_empty()
@@ -320,14 +320,11 @@ impl IdentityStore for PgIdentityStore {
         Ok(query(&c, sql, &[Value::blob(key.0)], guard_from_row).await?.pop().unwrap_or_default())
     }
 
-    async fn prune_guards(&self, before: Timestamp) -> Result<u64, IdentityError> {
+    async fn prune_guards(&self, now: Timestamp) -> Result<u64, IdentityError> {
         let c = self.db.client().await?;
-        let t = qianbao_store::sql::ts_to_sql(before);
+        let t = qianbao_store::sql::ts_to_sql(now);
         let n = c
-            .execute(
-                "DELETE FROM identity_guards WHERE failures = 0 OR last_failure_at IS NULL OR last_failure_at < $1",
-                &[&t],
-            )
+            .execute("DELETE FROM identity_guards WHERE failures = 0 OR forget_at <= $1", &[&t])
             .await
             .map_err(StoreError::from)?;
         Ok(n)

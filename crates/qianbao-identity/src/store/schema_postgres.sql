@@ -81,8 +81,10 @@ CREATE TABLE identity_id_holders (
 CREATE TABLE identity_guards (
     key BYTEA PRIMARY KEY,
     failures BIGINT NOT NULL,
-    last_failure_at BIGINT
+    last_failure_at BIGINT,
+    forget_at BIGINT
 );
+CREATE INDEX identity_guards_forget ON identity_guards (forget_at);
 CREATE TABLE identity_audit (
     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at BIGINT NOT NULL,

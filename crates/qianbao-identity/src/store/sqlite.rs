@@ -152,8 +152,8 @@ fn reserve(
         states.push((s, *p));
     }
     let out = reserve_decide(&states, now);
-    for ((k, _), s) in keys.iter().zip(&out.counted) {
-        c.prepare_cached(GUARD_UPSERT)?.execute(params_from_iter(guard_values(k, s).iter()))?;
+    for ((k, p), s) in keys.iter().zip(&out.counted) {
+        c.prepare_cached(GUARD_UPSERT)?.execute(params_from_iter(guard_values(k, s, p).iter()))?;
     }
     if out.counted.is_empty()
         && let Some(e) = audit
@@ -279,16 +279,11 @@ impl IdentityStore for SqliteIdentityStore {
             .await?)
     }
 
-    async fn prune_guards(&self, before: Timestamp) -> Result<u64, IdentityError> {
-        let t = qianbao_store::sql::ts_to_sql(before);
+    async fn prune_guards(&self, now: Timestamp) -> Result<u64, IdentityError> {
+        let t = qianbao_store::sql::ts_to_sql(now);
         let n = self
             .db
-            .write(move |c| {
-                Ok(c.execute(
-                    "DELETE FROM identity_guards WHERE failures = 0 OR last_failure_at IS NULL OR last_failure_at < ?1",
-                    [t],
-                )?)
-            })
+            .write(move |c| Ok(c.execute("DELETE FROM identity_guards WHERE failures = 0 OR forget_at <= ?1", [t])?))
             .await?;
         Ok(n as u64)
     }

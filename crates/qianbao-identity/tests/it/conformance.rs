@@ -222,8 +222,12 @@ async fn store_conformance_guards_and_audit() {
         s.guard_settle(vec![k1], vec![]).await.unwrap();
         assert_eq!(s.guard_state(k1).await.unwrap(), GuardState::default());
         assert_eq!(s.guard_state(k2).await.unwrap().failures, 3);
-        assert_eq!(s.prune_guards(t(1)).await.unwrap(), 1);
+        assert_eq!(s.prune_guards(t(1)).await.unwrap(), 0, "a source counter is kept for 24 hours");
+        let k3 = GuardKey([3; 32]);
+        s.guard_reserve(vec![(k3, acct)], t(0), None).await.unwrap();
+        assert_eq!(s.prune_guards(t(86_400)).await.unwrap(), 1);
         assert_eq!(s.guard_state(k2).await.unwrap(), GuardState::default());
+        assert_eq!(s.guard_state(k3).await.unwrap().failures, 1, "an account's counter is never pruned");
         // Audit: per user, newest first, with a cursor.
         let u = UserId::from_u128(5);
         let ctx = RequestContext::new(Some(DeviceId::from_u128(3)), Some("2001:db8::1".parse().unwrap()));

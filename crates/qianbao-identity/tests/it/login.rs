@@ -101,6 +101,7 @@ async fn guessing_from_many_devices_locks_at_the_limit_with_bounded_argon2_work(
     // Locked: the right password is refused too, without Argon2, until recovery.
     assert!(matches!(guess(&env, &p, PASSWORD, 1).await, Err(IdentityError::LoginLocked)));
     env.advance(Duration::from_secs(30 * 86_400));
+    assert!(env.id.prune_attempt_counters().await.unwrap() > 0, "address and device counters are forgotten");
     assert!(matches!(guess(&env, &p, PASSWORD, 1).await, Err(IdentityError::LoginLocked)));
     assert_eq!(env.id.password_hasher().verifications() - before, u64::from(limit));
     assert_eq!(env.id.login_guard(user).await.unwrap(), GuardDecision::Locked { until: None });
