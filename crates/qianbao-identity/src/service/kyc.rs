@@ -518,6 +518,44 @@ impl Identity {
         }
     }
 
+    /// Records that an operator verified the user's documents in person: one more channel (often what
+    /// class III needs). Only for real-name verified, active accounts.
+    #[instrument(skip_all, fields(user = %user), err(level = "info"))]
+    pub async fn record_in_person_verification(
+        &self,
+        user: UserId,
+        operator: &str,
+        ctx: RequestContext,
+    ) -> Result<AccountClass, IdentityError> {
+        let u = self.load(user).await?;
+        if u.status != UserStatus::Active {
+            return Err(IdentityError::AccountNotActive { status: u.status });
+        }
+        if u.real_name.is_none() {
+            return Err(IdentityError::FactInvalid(
+                "an in-person check adds a channel to a real-name verified account only",
+            ));
+        }
+        let mut all: Vec<VerificationChannel> =
+            self.inner.store.channels(user).await?.into_iter().map(|c| c.channel).collect();
+        all.push(VerificationChannel::InPerson);
+        all.sort();
+        all.dedup();
+        let (mut n, v) = Self::next(&u);
+        n.class = AccountClass::for_channel_count(all.len()).max(u.class);
+        let mut w = UserWrite::new(n.clone(), v);
+        w.channels.push(ChannelRecord { channel: VerificationChannel::InPerson, application: None, at: self.now() });
+        let class = n.class.map(AccountClass::as_str).unwrap_or("none");
+        w.audit.push(self.event(
+            Some(user),
+            AuditKind::KYC_APPROVED,
+            ctx,
+            format!("in person by {operator}: class {class}"),
+        ));
+        self.write(w).await?;
+        Ok(n.class.unwrap_or(AccountClass::I))
+    }
+
     /// The class caps in force.
     pub fn class_caps(&self) -> &crate::ClassCaps {
         &self.inner.config.class_caps

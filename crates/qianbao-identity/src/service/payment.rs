@@ -83,6 +83,7 @@ impl Identity {
         ctx: RequestContext,
     ) -> Result<(), IdentityError> {
         let u = self.load(user).await?;
+        super::users::require_usable(&u)?;
         let phc = u.payment_password.clone().ok_or(IdentityError::PaymentPasswordNotSet)?;
         let policy = self.inner.config.payment_password_guard;
         let key = self.payment_guard(user);

@@ -50,7 +50,13 @@ impl Identity {
             transition(u.status, action).ok_or(IdentityError::StatusChangeNotAllowed { from: u.status, action })?;
         let (mut n, v) = Self::next(&u);
         let change = self.set_status(&mut n, to, reason, actor.clone());
+        let closing = action == StatusAction::Close;
+        if closing {
+            // A closed account releases its phone numbers and addresses for a new registration.
+            n.contacts.iter_mut().for_each(|c| c.verified_at = None);
+        }
         let mut w = UserWrite::new(n.clone(), v);
+        w.contacts_changed = closing;
         let detail = format!("{} → {} by {}: {reason}", u.status, to, actor.key());
         w.audit.push(self.event(Some(user), AuditKind::STATUS_CHANGED, ctx, detail));
         w.status_change = Some(change);
@@ -59,7 +65,8 @@ impl Identity {
     }
 
     /// Closes an active account at its owner's request, once the facade confirmed a zero balance (fresh).
-    /// Records are kept; the facade revokes certificates and tokens.
+    /// Records are kept (the account still counts toward its ID number's limit); its contacts are
+    /// released for new registrations. The facade revokes certificates and tokens.
     #[instrument(skip_all, fields(user = %user), err(level = "info"))]
     pub async fn close_account(
         &self,

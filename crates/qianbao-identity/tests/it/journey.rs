@@ -64,6 +64,8 @@ async fn register_verify_login_kyc_payment_password_and_class_upgrades() {
         assert_eq!(env.id.account_class(u.id).await.unwrap(), Some(class), "after {card}");
     }
     assert_eq!(env.id.channels(u.id).await.unwrap().len(), 5);
+    assert_eq!(env.id.record_in_person_verification(u.id, "branch-12", ctx(1)).await.unwrap(), AccountClass::III);
+    assert_eq!(env.id.channels(u.id).await.unwrap().len(), 6);
     let cards = env.id.bank_cards(u.id).await.unwrap();
     assert_eq!(cards.len(), 3);
     assert_eq!(cards[0].masked, "6222***********0128");
@@ -209,10 +211,12 @@ async fn freeze_unfreeze_ban_and_close_are_recorded() {
     let closed =
         env.id.close_account(user, ZeroBalanceConfirmed { checked_at: env.now() }, "leaving", ctx(1)).await.unwrap();
     assert_eq!(closed.status, UserStatus::Closed);
-    assert!(matches!(
-        env.id.login(&p, &pw(PASSWORD), ctx(1)).await,
-        Err(IdentityError::AccountNotActive { status: UserStatus::Closed })
-    ));
+    // The closed account's phone is released: it no longer logs in, and can register again.
+    let r = env.id.login(&p, &pw(PASSWORD), ctx(1)).await;
+    assert!(matches!(r, Err(IdentityError::LoginFailed)), "{r:?}");
+    assert_eq!(env.id.find_user(&p).await.unwrap(), None);
+    let again = env.active_user(&p).await;
+    assert_ne!(again, user);
     let history = env.id.status_history(user).await.unwrap();
     let steps: Vec<_> = history.iter().map(|c| (c.from, c.to)).collect();
     assert_eq!(

@@ -242,6 +242,7 @@ async fn status_and_application_rejections() {
     );
 
     let user = env.active_user(&phone("13900001111")).await;
+    refused!(env, user, env.id.record_in_person_verification(user, "op", ctx(1)), IdentityError::FactInvalid(_));
     let app = env.id.start_application(user, &req, ctx(1)).await.unwrap();
     refused!(env, user, env.id.start_application(user, &req, ctx(1)), IdentityError::ApplicationOpen(_));
     let r = env.id.review_application(app.id, ReviewDecision::Approve, "rev", ctx(1)).await;
