@@ -119,7 +119,7 @@ pub use password::{
 pub use payment_password::{PaymentPassword, PaymentPasswordContext, PaymentPasswordError};
 pub use privacy::{PrivacyKeys, SealingKey};
 pub use record::ChannelRecord;
-pub use record::{ContactKind, ContactValue, ContactView, RealNameView, User};
+pub use record::{Contact, ContactKind, ContactValue, ContactView, RealNameView, User};
 pub use resident_id::{ResidentId, ResidentIdError, Sex};
 pub use service::{
     BankCardView, ExternalChecks, Identity, LoginOutcome, OldContactProof, ResetAuthorization, ZeroBalanceConfirmed,

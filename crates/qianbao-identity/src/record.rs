@@ -249,6 +249,15 @@ impl ApplicationRecord {
     }
 }
 
+/// A contact in the clear, for sending codes and notices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// The phone number or address.
+    pub value: ContactValue,
+    /// When it was verified; `None` while unverified (send it nothing but a verification code).
+    pub verified_at: Option<Timestamp>,
+}
+
 /// A contact as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactView {

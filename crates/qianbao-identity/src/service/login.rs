@@ -197,7 +197,7 @@ impl Identity {
         if current == new {
             return Err(PasswordRejection::Unchanged.into());
         }
-        self.inner.config.password_policy.check(new, &self.password_context(Some(&u), &[]))?;
+        self.check_policy(new, self.password_context(Some(&u), &[])).await?;
         let account = self.account_guard(user);
         let reservation = self.reserve_login(Some(user), account, ctx).await?;
         if self.verify_login(current, Some(&u.password.0)).await? == Verification::Mismatch {
@@ -224,7 +224,7 @@ impl Identity {
         if c.is_none_or(|c| c.verified_at.is_none()) {
             return Err(IdentityError::FactInvalid("the code must go to a verified contact of the account"));
         }
-        self.inner.config.password_policy.check(new, &self.password_context(Some(&u), &[]))?;
+        self.check_policy(new, self.password_context(Some(&u), &[])).await?;
         self.store_new_password(&u, new, AuditKind::PASSWORD_RESET, ctx).await
     }
 

@@ -12,7 +12,7 @@ use crate::IdentityError;
 use crate::audit::{AuditEvent, AuditKind, RequestContext};
 use crate::checks::{BankVerifier, FaceService, IdAuthority};
 use crate::config::{IdentityConfig, LOGIN_LOCK_AFTER_MAX};
-use crate::password::{Password, PasswordHasher, Verification};
+use crate::password::{Password, PasswordContext, PasswordHasher, Verification};
 use crate::privacy::{PrivacyKeys, Purpose};
 use crate::record::{ContactValue, LookupDigest, UserRecord};
 use crate::store::{GuardKey, IdentityDb, IdentityStore, UserWrite};
@@ -197,6 +197,13 @@ impl Identity {
             .await
             .map_err(|_| IdentityError::Misuse("the hashing pool is closed".into()))?;
         tokio::task::spawn_blocking(f).await.map_err(|_| IdentityError::Hashing("the hashing task failed".into()))
+    }
+
+    /// The password policy check; its strength estimate can take milliseconds, so it runs on the blocking
+    /// pool too.
+    pub(crate) async fn check_policy(&self, p: &Password, ctx: PasswordContext) -> Result<(), IdentityError> {
+        let (policy, p) = (self.inner.config.password_policy.clone(), p.clone());
+        Ok(self.blocking(move || policy.check(&p, &ctx)).await??)
     }
 
     pub(crate) async fn hash_login(&self, p: &Password) -> Result<String, IdentityError> {

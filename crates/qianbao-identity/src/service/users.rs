@@ -10,7 +10,7 @@ use crate::audit::{AuditKind, RequestContext};
 use crate::password::{Password, PasswordContext};
 use crate::payment_password::PaymentPassword;
 use crate::privacy::Purpose;
-use crate::record::{ContactRecord, ContactValue, PasswordHash, User, UserRecord};
+use crate::record::{Contact, ContactRecord, ContactValue, PasswordHash, User, UserRecord};
 use crate::status::{Actor, StatusAction, StatusChange, UserStatus, transition};
 use crate::store::{IdentityStore, UserWrite};
 
@@ -85,7 +85,10 @@ impl Identity {
     }
 
     /// Registers a user with a contact (unverified) and a password that passes the policy. The account
-    /// stays [`UserStatus::PendingVerification`] until [`Identity::mark_contact_verified`].
+    /// stays [`UserStatus::PendingVerification`] until [`Identity::mark_contact_verified`]. A contact
+    /// already verified on another account is refused with [`IdentityError::ContactTaken`] (registration
+    /// cannot hide that an account exists; login does). Unverified claims of the same contact by several
+    /// pending registrations are allowed: the first to verify it wins.
     #[instrument(skip_all, err(level = "info"))]
     pub async fn register(
         &self,
@@ -93,8 +96,7 @@ impl Identity {
         password: &Password,
         ctx: RequestContext,
     ) -> Result<User, IdentityError> {
-        let policy = &self.inner.config.password_policy;
-        policy.check(password, &self.password_context(None, &[contact]))?;
+        self.check_policy(password, self.password_context(None, &[contact])).await?;
         if self.inner.store.user_by_contact(self.contact_digest(contact)).await?.is_some() {
             return Err(IdentityError::ContactTaken);
         }
@@ -323,9 +325,12 @@ impl Identity {
     }
 
     /// The user's contacts in the clear (to send codes and notices). Unverified ones included, marked.
-    pub async fn contacts(&self, user: UserId) -> Result<Vec<(ContactValue, Option<Timestamp>)>, IdentityError> {
+    pub async fn contacts(&self, user: UserId) -> Result<Vec<Contact>, IdentityError> {
         let u = self.load(user).await?;
-        u.contacts.iter().map(|c| Ok((self.open_contact(user, c)?, c.verified_at))).collect()
+        u.contacts
+            .iter()
+            .map(|c| Ok(Contact { value: self.open_contact(user, c)?, verified_at: c.verified_at }))
+            .collect()
     }
 }
 

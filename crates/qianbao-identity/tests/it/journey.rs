@@ -145,7 +145,7 @@ async fn contacts_add_change_and_remove() {
     assert_eq!(env.id.find_user(&p).await.unwrap(), None);
     assert_eq!(env.id.find_user(&p2).await.unwrap(), Some(user));
     let contacts = env.id.contacts(user).await.unwrap();
-    assert_eq!(contacts.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>(), vec![p2.clone(), e.clone()]);
+    assert_eq!(contacts.iter().map(|c| c.value.clone()).collect::<Vec<_>>(), vec![p2.clone(), e.clone()]);
     // The old phone is free for another account now.
     env.active_user(&p).await;
     env.id.remove_contact(user, &e, ctx(1)).await.unwrap();
