@@ -31,6 +31,18 @@ pub struct LoginOutcome {
     pub frozen: bool,
 }
 
+/// What an address guard counts: an IPv4 address, or the /64 block of an IPv6 address (one subscriber
+/// usually has a whole /64, so counting single IPv6 addresses would not slow anyone down).
+fn address_block(ip: std::net::IpAddr) -> Vec<u8> {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.octets().to_vec(),
+            None => v6.octets()[..8].to_vec(),
+        },
+    }
+}
+
 fn throttled(decision: GuardDecision, now: Timestamp) -> Option<IdentityError> {
     match decision {
         GuardDecision::Allow => None,
@@ -55,7 +67,7 @@ impl Identity {
         }
         let mut keys = vec![(account, account_policy)];
         if let Some(ip) = ctx.client {
-            keys.push((self.guard_key("login-ip", ip.to_string().as_bytes()), p.source));
+            keys.push((self.guard_key("login-ip", &address_block(ip)), p.source));
         }
         if let Some(d) = ctx.device {
             keys.push((self.guard_key("login-device", &d.to_bytes()), p.source));

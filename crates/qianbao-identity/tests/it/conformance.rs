@@ -263,6 +263,22 @@ async fn service_on_every_backend() {
         ));
         env.advance(Duration::from_secs(1));
         env.id.login(&p, &pw(PASSWORD), ctx(9)).await.unwrap();
+        // Concurrent guesses from many devices: the counters are updated atomically on every backend.
+        env.advance(Duration::from_secs(3600));
+        let mut tasks = Vec::new();
+        for device in 0..24u128 {
+            let (id, p) = (env.id.clone(), p.clone());
+            tasks.push(tokio::spawn(async move { id.login(&p, &pw("concurrent guess"), ctx(300 + device)).await }));
+        }
+        let mut failed = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Err(IdentityError::LoginFailed) => failed += 1,
+                Err(IdentityError::LoginThrottled { .. }) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(failed, 3);
         let pay = PaymentPassword::parse("815926").unwrap();
         env.id.set_payment_password(user, &pay, ctx(1)).await.unwrap();
         env.id.verify_payment_password(user, &pay, ctx(1)).await.unwrap();

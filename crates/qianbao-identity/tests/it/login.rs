@@ -153,6 +153,21 @@ async fn one_device_guessing_many_accounts_is_slowed() {
         }
     }
     assert_eq!(throttled, Some((10, 1)), "the source guard backs off after 10 failures");
+    // Addresses of one IPv6 /64 count together.
+    env.advance(Duration::from_secs(2 * 86_400));
+    let mut throttled = None;
+    for i in 0..30u32 {
+        let client = format!("2001:db8:1:2::{i:x}").parse().unwrap();
+        let r = env
+            .id
+            .login(&phone(&format!("1370000{i:04}")), &pw("wrong"), RequestContext::new(None, Some(client)))
+            .await;
+        if retry_after(&r).is_some() {
+            throttled = Some(i);
+            break;
+        }
+    }
+    assert_eq!(throttled, Some(10));
 }
 
 #[tokio::test]
