@@ -11,7 +11,7 @@ use super::codec::{
     APPLICATION_COLUMNS, CONTACT_COLUMNS, USER_COLUMNS, application_from_row, audit_from_row, channel_from_row,
     contact_from_row, status_from_row, user_from_row,
 };
-use super::plan::{GUARD_UPSERT, audit_step, guard_from_row, guard_reset_step, guard_values, pg_sql};
+use super::plan::{GUARD_SELECT, GUARD_UPSERT, audit_step, guard_from_row, guard_reset_step, guard_values, pg_sql};
 use super::{
     Get, GuardKey, IdentityStore, MIGRATIONS, Reservation, Step, StepFailure, UserWrite, Value, before_sql, limit_sql,
     plan, reserve_decide,
@@ -316,8 +316,7 @@ impl IdentityStore for PgIdentityStore {
 
     async fn guard_state(&self, key: GuardKey) -> Result<GuardState, IdentityError> {
         let c = self.db.client().await?;
-        let sql = "SELECT failures, last_failure_at FROM identity_guards WHERE key = ?1";
-        Ok(query(&c, sql, &[Value::blob(key.0)], guard_from_row).await?.pop().unwrap_or_default())
+        Ok(query(&c, GUARD_SELECT, &[Value::blob(key.0)], guard_from_row).await?.pop().unwrap_or_default())
     }
 
     async fn prune_guards(&self, now: Timestamp) -> Result<u64, IdentityError> {
