@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version};
-use qianbao_core::{Entropy, SecretString};
+use qianbao_core::{Entropy, SecretBytes, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::IdentityError;
@@ -268,10 +268,14 @@ impl HashParams {
     /// suites can hash thousands of passwords. Never configure them in production.
     pub const INSECURE_TEST_ONLY: HashParams = HashParams { memory_kib: 8, iterations: 1, parallelism: 1 };
 
-    fn argon2(self) -> Result<Argon2<'static>, IdentityError> {
+    fn argon2(self, pepper: Option<&[u8]>) -> Result<Argon2<'_>, IdentityError> {
         let p = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
             .map_err(|e| IdentityError::Misuse(format!("invalid Argon2 parameters {self:?}: {e}")))?;
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
+        match pepper {
+            None => Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p)),
+            Some(secret) => Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, p)
+                .map_err(|e| IdentityError::Misuse(format!("Argon2 pepper: {e}"))),
+        }
     }
 
     /// True when `self` is weaker than `other` in any dimension (a hash made with it should be redone).
@@ -301,9 +305,14 @@ pub enum Verification {
 
 /// Argon2id hashing and verification, counting every call (metrics; tests use the counts to show how
 /// much work an attacker can cause). Hashing is CPU-heavy: the service runs it on tokio's blocking pool.
+///
+/// With a pepper ([`PasswordHasher::with_pepper`], Argon2's secret input) a stolen database alone does
+/// not allow guessing offline — what keeps 6-digit payment passwords (10^6 choices) safe at rest. A
+/// pepper cannot change without resetting every password hashed with it.
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     params: HashParams,
+    pepper: Option<SecretBytes>,
     counts: Arc<Counts>,
 }
 
@@ -318,8 +327,22 @@ const SALT_LEN: usize = 16;
 impl PasswordHasher {
     /// A hasher that makes new hashes with `params`.
     pub fn new(params: HashParams) -> Result<Self, IdentityError> {
-        params.argon2()?;
-        Ok(PasswordHasher { params, counts: Arc::default() })
+        params.argon2(None)?;
+        Ok(PasswordHasher { params, pepper: None, counts: Arc::default() })
+    }
+
+    /// The same hasher with a secret pepper (at least 16 bytes, from the embedding service's keys).
+    pub fn with_pepper(mut self, pepper: SecretBytes) -> Result<Self, IdentityError> {
+        if pepper.expose().len() < 16 {
+            return Err(IdentityError::Misuse("an Argon2 pepper has at least 16 bytes".into()));
+        }
+        self.params.argon2(Some(pepper.expose()))?;
+        self.pepper = Some(pepper);
+        Ok(self)
+    }
+
+    fn argon2(&self) -> Result<Argon2<'_>, IdentityError> {
+        self.params.argon2(self.pepper.as_ref().map(|p| p.expose().as_slice()))
     }
 
     /// The parameters new hashes get.
@@ -332,11 +355,8 @@ impl PasswordHasher {
         self.counts.hashes.fetch_add(1, Ordering::Relaxed);
         let mut salt = [0u8; SALT_LEN];
         entropy.fill(&mut salt);
-        let hash = self
-            .params
-            .argon2()?
-            .hash_password_with_salt(secret, &salt)
-            .map_err(|e| IdentityError::Hashing(e.to_string()))?;
+        let hash =
+            self.argon2()?.hash_password_with_salt(secret, &salt).map_err(|e| IdentityError::Hashing(e.to_string()))?;
         Ok(hash.to_string())
     }
 
@@ -346,7 +366,7 @@ impl PasswordHasher {
         let parsed = PasswordHash::new(phc).map_err(|e| IdentityError::Hashing(format!("stored hash: {e}")))?;
         let stored = Params::try_from(&parsed).map_err(|e| IdentityError::Hashing(format!("stored hash: {e}")))?;
         let argon2id = parsed.algorithm.as_str() == "argon2id";
-        match self.params.argon2()?.verify_password(secret, &parsed) {
+        match self.argon2()?.verify_password(secret, &parsed) {
             Ok(()) => {
                 let was = HashParams {
                     memory_kib: stored.m_cost(),

@@ -47,8 +47,8 @@ impl fmt::Debug for SealingKey {
 }
 
 /// The keys of personal data: the current sealing key, retired ones still accepted for opening, and the
-/// digest key for look-ups (it cannot rotate without re-digesting every row, so keep it in the secret
-/// manager with care).
+/// digest key for look-ups (it cannot rotate without re-digesting every row — and the Argon2 peppers of
+/// passwords and payment passwords are derived from it — so keep it in the secret manager with care).
 #[derive(Debug, Clone)]
 pub struct PrivacyKeys {
     current: SealingKey,

@@ -1,4 +1,4 @@
-use qianbao_core::SeededEntropy;
+use qianbao_core::{SecretBytes, SeededEntropy};
 
 use super::*;
 
@@ -58,4 +58,17 @@ fn hashes_are_phc_argon2id_and_verify() {
     assert_eq!((h.hashes(), h.verifications()), (1, 3));
     assert!(PasswordHasher::new(HashParams { memory_kib: 1, iterations: 0, parallelism: 1 }).is_err());
     assert_eq!(format!("{:?}", Password::from("secret")), "Password([REDACTED])");
+}
+
+#[test]
+fn a_peppered_hash_verifies_only_with_its_pepper() {
+    let e = SeededEntropy::new(2);
+    let plain = PasswordHasher::new(HashParams::INSECURE_TEST_ONLY).unwrap();
+    let peppered = plain.clone().with_pepper(SecretBytes::new(vec![9; 32])).unwrap();
+    let other = plain.clone().with_pepper(SecretBytes::new(vec![8; 32])).unwrap();
+    let phc = peppered.hash(b"815926", &e).unwrap();
+    assert!(matches!(peppered.verify(b"815926", &phc).unwrap(), Verification::Match { .. }));
+    assert_eq!(plain.verify(b"815926", &phc).unwrap(), Verification::Mismatch);
+    assert_eq!(other.verify(b"815926", &phc).unwrap(), Verification::Mismatch);
+    assert!(plain.with_pepper(SecretBytes::new(vec![1; 8])).is_err());
 }

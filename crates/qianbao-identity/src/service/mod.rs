@@ -109,8 +109,12 @@ impl Identity {
         entropy: Arc<dyn Entropy>,
     ) -> Result<Self, IdentityError> {
         check_config(&config)?;
-        let hasher = PasswordHasher::new(config.password_hash)?;
-        let pay_hasher = PasswordHasher::new(config.payment_password_hash)?;
+        // Both hashers are peppered with keys derived from the digest key: the database alone does not
+        // allow guessing passwords offline (6-digit payment passwords especially).
+        let pepper = |label: &str| qianbao_core::SecretBytes::new(keys.digest_raw(label, b"argon2-pepper").to_vec());
+        let hasher = PasswordHasher::new(config.password_hash)?.with_pepper(pepper("qianbao-identity/pepper/login"))?;
+        let pay_hasher = PasswordHasher::new(config.payment_password_hash)?
+            .with_pepper(pepper("qianbao-identity/pepper/payment"))?;
         // Unknown login names are checked against this hash so they cost the same Argon2 work.
         let mut dummy = [0u8; 24];
         entropy.fill(&mut dummy);

@@ -98,7 +98,10 @@ impl Identity {
             }
         }
         match self.verify_payment(password.expose().to_string(), phc.0).await? {
-            Verification::Match { .. } => {
+            Verification::Match { needs_rehash } => {
+                if needs_rehash {
+                    self.rehash_payment(&u, password, ctx).await;
+                }
                 let ok = self.event(Some(user), AuditKind::PAYMENT_PASSWORD_OK, ctx, "");
                 self.inner.store.guard_settle(vec![key], vec![ok]).await
             }
@@ -126,6 +129,22 @@ impl Identity {
                     _ => IdentityError::PaymentPasswordWrong { tries_left },
                 })
             }
+        }
+    }
+
+    /// Upgrades a payment password hash made with weaker parameters. Best effort: a concurrent change wins.
+    async fn rehash_payment(&self, u: &UserRecord, p: &PaymentPassword, ctx: RequestContext) {
+        let result = async {
+            let phc = self.hash_payment(p.expose().to_string()).await?;
+            let (mut n, v) = Self::next(u);
+            n.payment_password = Some(PasswordHash(phc));
+            let mut w = UserWrite::new(n, v);
+            w.audit.push(self.event(Some(u.id), AuditKind::PASSWORD_REHASHED, ctx, "payment password"));
+            self.write(w).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(user = %u.id, error = %e, "could not upgrade a payment password hash");
         }
     }
 

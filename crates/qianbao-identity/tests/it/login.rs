@@ -187,12 +187,23 @@ async fn an_operator_unlocks_and_passwords_are_rehashed_when_parameters_rise() {
     // The same database opened with stronger Argon2 parameters upgrades the hash at the next login.
     let mut stronger = fast();
     stronger.password_hash = HashParams { memory_kib: 64, iterations: 2, parallelism: 1 };
-    let env2 = env_with(db, stronger).await;
+    let env2 = env_with(db.clone(), stronger).await;
     env2.id.login(&p, &pw(PASSWORD), ctx(1)).await.unwrap();
     assert!(env2.audit_kinds(user).await.contains(&"identity.password_rehashed".to_string()));
     let before = env2.id.password_hasher().hashes();
     env2.id.login(&p, &pw(PASSWORD), ctx(1)).await.unwrap();
     assert_eq!(env2.id.password_hasher().hashes(), before, "no second rehash");
+    // Payment passwords too.
+    let pay = PaymentPassword::parse("815926").unwrap();
+    env.id.set_payment_password(user, &pay, ctx(1)).await.unwrap();
+    let mut stronger_pay = fast();
+    stronger_pay.payment_password_hash = HashParams { memory_kib: 64, iterations: 2, parallelism: 1 };
+    let env3 = env_with(db, stronger_pay).await;
+    let hashes = env3.id.payment_password_hasher().hashes();
+    env3.id.verify_payment_password(user, &pay, ctx(1)).await.unwrap();
+    assert_eq!(env3.id.payment_password_hasher().hashes(), hashes + 1, "rehashed once");
+    env3.id.verify_payment_password(user, &pay, ctx(1)).await.unwrap();
+    assert_eq!(env3.id.payment_password_hasher().hashes(), hashes + 1);
     // A limit above NIST's 100 is refused.
     let mut bad = fast();
     bad.login.account.lock_after = Some(101);
