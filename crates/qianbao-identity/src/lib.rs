@@ -21,7 +21,9 @@
 //! # Guarantees
 //!
 //! - Passwords and payment passwords are Argon2id PHC strings (OWASP's floor by default, rehashed at
-//!   login when the parameters rise); Argon2 runs on tokio's blocking pool.
+//!   login when the parameters rise), peppered with a secret derived from the digest key so a stolen
+//!   database alone allows no offline guessing; Argon2 and the strength check run on tokio's blocking
+//!   pool. Passwords are taken as typed: no trimming, no truncation, no Unicode normalization.
 //! - ID numbers, card numbers, names and contacts are sealed at rest (AES-256-GCM, bound to purpose and
 //!   owner), with keyed digests for look-ups and masked forms for display; nothing of them in the clear.
 //! - Login guessing is bounded: tries are counted before the password is checked, per account (or unknown
