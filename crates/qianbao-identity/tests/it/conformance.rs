@@ -286,3 +286,30 @@ async fn service_on_every_backend() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn store_conformance_concurrent_id_claims_stop_at_the_limit() {
+    each_backend("identity store: concurrent id claims", |db| async move {
+        let s = IdentityDb::open(db).await.unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..8u128 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut w = insert(&user(100 + n, vec![]));
+                w.id_claim = Some(IdClaim { digest: qianbao_identity::store::LookupDigest([5; 32]), limit: 3 });
+                s.write_user(w).await
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err(IdentityError::IdNumberLimitReached { limit: 3 }) => {}
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!(ok, 3);
+        assert_eq!(s.id_holders(qianbao_identity::store::LookupDigest([5; 32])).await.unwrap(), 3);
+    })
+    .await;
+}
