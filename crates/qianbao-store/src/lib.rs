@@ -36,6 +36,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("qianbao-store needs a backend: enable the feature `sqlite` (the default), `postgres`, or both");
+
 mod error;
 mod migrate;
 #[cfg(feature = "postgres")]
