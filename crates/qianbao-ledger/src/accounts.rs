@@ -94,16 +94,16 @@ impl LedgerState {
 
     /// Removes the accounts created since there were `len` (a rolled-back chain; they are the last ones).
     fn drop_accounts_from(&mut self, len: usize) {
-        for a in self.accounts.drain(len..) {
-            self.account_index.remove(&a.id);
+        for slot in (len..self.accounts.len()).rev() {
+            self.account_index.remove(slot as u32, &self.accounts);
         }
-        self.meta.truncate(len);
+        self.accounts.truncate(len);
     }
 
     /// Freezes (no debits) or unfreezes an account.
     pub fn set_frozen(&mut self, id: AccountId, frozen: bool) -> Result<Changes, LedgerError> {
         let slot = self.slot(id).ok_or(LedgerError::AccountNotFound(id))?;
-        let account = &mut self.accounts[slot as usize];
+        let account = &mut self.accounts[slot as usize].account;
         account.flags = account.flags.set(AccountFlags::FROZEN, frozen);
         Ok(Changes { accounts_updated: vec![*account], last_timestamp: self.last_timestamp, ..Changes::default() })
     }
@@ -135,9 +135,9 @@ impl LedgerState {
             Some(index) => {
                 // Keep indices stable: leave the emptied set in place.
                 self.limit_sets[index as usize].clear();
-                self.meta[slot as usize].limits = NO_LIMITS;
+                self.accounts[slot as usize].limits = NO_LIMITS;
             }
-            None => self.meta[slot as usize].limits = self.push_limit_set(set),
+            None => self.accounts[slot as usize].limits = self.push_limit_set(set),
         }
         Ok(changes)
     }

@@ -10,6 +10,7 @@ mod decide;
 mod error;
 mod expire;
 mod flags;
+mod index;
 mod limit;
 mod outcome;
 mod result;

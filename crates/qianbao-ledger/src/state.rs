@@ -10,6 +10,8 @@ use std::collections::BTreeSet;
 use qianbao_core::{AccountId, Timestamp, TransferId};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::index::{AccountIndex, IdIndex};
+
 use crate::{Account, AccountLimit, FailedTransfer, LedgerConfig, LimitStatus, PendingState, PendingStatus, Transfer};
 
 /// The most events one batch may hold (TigerBeetle's batch size).
@@ -32,9 +34,10 @@ pub(crate) struct PendingInfo {
     pub(crate) limit_slots: u8,
 }
 
-/// Per-account bookkeeping beside the account itself.
+/// An account with its bookkeeping, kept together so a decision touches one place per account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Meta {
+pub(crate) struct Slot {
+    pub(crate) account: Account,
     /// The batch that last touched the account (see `LedgerState::epoch`).
     pub(crate) epoch: u32,
     /// Index into `limit_sets`, or `NO_LIMITS`.
@@ -66,11 +69,10 @@ impl Needs {
 pub struct LedgerState {
     pub(crate) config: LedgerConfig,
     pub(crate) complete: bool,
-    pub(crate) accounts: Vec<Account>,
-    pub(crate) meta: Vec<Meta>,
-    pub(crate) account_index: FxHashMap<AccountId, u32>,
+    pub(crate) accounts: Vec<Slot>,
+    pub(crate) account_index: AccountIndex,
     pub(crate) transfers: Vec<Transfer>,
-    pub(crate) ids: FxHashMap<TransferId, IdEntry>,
+    pub(crate) ids: IdIndex,
     pub(crate) failed: Vec<FailedTransfer>,
     pub(crate) pending: FxHashMap<u32, PendingInfo>,
     pub(crate) expiry: BTreeSet<ExpiryKey>,
@@ -92,10 +94,9 @@ impl LedgerState {
     pub fn with_capacity(config: LedgerConfig, accounts: usize, transfers: usize) -> Self {
         let mut state = LedgerState::new(config);
         state.accounts.reserve(accounts);
-        state.meta.reserve(accounts);
-        state.account_index.reserve(accounts);
+        state.account_index.reserve(accounts, &[]);
         state.transfers.reserve(transfers);
-        state.ids.reserve(transfers);
+        state.ids.reserve(transfers, &[], &[]);
         state
     }
 
@@ -110,10 +111,9 @@ impl LedgerState {
             config,
             complete,
             accounts: Vec::new(),
-            meta: Vec::new(),
-            account_index: FxHashMap::default(),
+            account_index: AccountIndex::default(),
             transfers: Vec::new(),
-            ids: FxHashMap::default(),
+            ids: IdIndex::default(),
             failed: Vec::new(),
             pending: FxHashMap::default(),
             expiry: BTreeSet::new(),
@@ -145,18 +145,18 @@ impl LedgerState {
 
     /// An account by id.
     pub fn account(&self, id: AccountId) -> Option<&Account> {
-        self.slot(id).map(|s| &self.accounts[s as usize])
+        self.slot(id).map(|s| &self.accounts[s as usize].account)
     }
 
     /// Every account held, in creation (or load) order.
-    pub fn accounts(&self) -> &[Account] {
-        &self.accounts
+    pub fn accounts(&self) -> impl ExactSizeIterator<Item = &Account> + '_ {
+        self.accounts.iter().map(|s| &s.account)
     }
 
     /// A transfer by id.
     pub fn transfer(&self, id: TransferId) -> Option<&Transfer> {
-        match self.ids.get(&id) {
-            Some(IdEntry::Transfer(i)) => Some(&self.transfers[*i as usize]),
+        match self.id_entry(id) {
+            Some(IdEntry::Transfer(i)) => Some(&self.transfers[i as usize]),
             _ => None,
         }
     }
@@ -168,9 +168,9 @@ impl LedgerState {
 
     /// The state of a pending transfer.
     pub fn pending_state(&self, id: TransferId) -> Option<PendingState> {
-        let Some(IdEntry::Transfer(i)) = self.ids.get(&id) else { return None };
-        let info = self.pending.get(i)?;
-        let t = &self.transfers[*i as usize];
+        let Some(IdEntry::Transfer(i)) = self.id_entry(id) else { return None };
+        let info = self.pending.get(&i)?;
+        let t = &self.transfers[i as usize];
         Some(PendingState {
             transfer_id: id,
             status: info.status,
@@ -181,15 +181,15 @@ impl LedgerState {
 
     /// The failure remembered for a transfer id.
     pub fn failed_transfer(&self, id: TransferId) -> Option<&FailedTransfer> {
-        match self.ids.get(&id) {
-            Some(IdEntry::Failed(i)) => Some(&self.failed[*i as usize]),
+        match self.id_entry(id) {
+            Some(IdEntry::Failed(i)) => Some(&self.failed[i as usize]),
             _ => None,
         }
     }
 
     /// The limits of an account with their recorded usage (empty if none or unknown).
     pub fn limits(&self, id: AccountId) -> &[AccountLimit] {
-        match self.slot(id).map(|s| self.meta[s as usize].limits) {
+        match self.slot(id).map(|s| self.accounts[s as usize].limits) {
             Some(l) if l != NO_LIMITS => &self.limit_sets[l as usize],
             _ => &[],
         }
@@ -216,11 +216,15 @@ impl LedgerState {
     }
 
     pub(crate) fn slot(&self, id: AccountId) -> Option<u32> {
-        self.account_index.get(&id).copied()
+        self.account_index.get(id, &self.accounts)
+    }
+
+    pub(crate) fn id_entry(&self, id: TransferId) -> Option<IdEntry> {
+        self.ids.get(id, &self.transfers, &self.failed)
     }
 
     pub(crate) fn limits_of_slot(&self, slot: u32) -> Option<u32> {
-        let l = self.meta[slot as usize].limits;
+        let l = self.accounts[slot as usize].limits;
         (l != NO_LIMITS).then_some(l)
     }
 }

@@ -63,9 +63,9 @@ pub(crate) struct Books {
 
 pub(crate) fn books(s: &LedgerState) -> Books {
     Books {
-        accounts: s.accounts().to_vec(),
+        accounts: s.accounts().copied().collect(),
         transfers: s.transfers().to_vec(),
         pending: s.transfers().iter().filter_map(|t| s.pending_state(t.id)).collect(),
-        limits: s.accounts().iter().map(|a| s.limits(a.id).to_vec()).collect(),
+        limits: s.accounts().map(|a| s.limits(a.id).to_vec()).collect(),
     }
 }

@@ -3,7 +3,7 @@
 use qianbao_core::{AccountId, Timestamp, TransferId};
 use rustc_hash::FxHashSet;
 
-use crate::state::{IdEntry, Meta, NO_LIMITS, Needs, PendingInfo};
+use crate::state::{IdEntry, NO_LIMITS, Needs, PendingInfo, Slot};
 use crate::{
     Account, AccountLimit, FailedTransfer, LIMIT_SLOTS_MAX, LedgerError, LedgerState, NewAccount, NewTransfer,
     PendingState, PendingStatus, Transfer,
@@ -26,9 +26,9 @@ impl LedgerState {
             self.want_account(&mut needs, t.debit_account_id);
             self.want_account(&mut needs, t.credit_account_id);
             if self.want_transfer(&mut needs, t.pending_id)
-                && let Some(IdEntry::Transfer(i)) = self.ids.get(&t.pending_id)
+                && let Some(IdEntry::Transfer(i)) = self.id_entry(t.pending_id)
             {
-                let p = self.transfers[*i as usize];
+                let p = self.transfers[i as usize];
                 self.want_account(&mut needs, p.debit_account_id);
                 self.want_account(&mut needs, p.credit_account_id);
             }
@@ -64,12 +64,12 @@ impl LedgerState {
     /// Records that every key of `needs` the store did not insert does not exist.
     pub fn resolve(&mut self, needs: &Needs) {
         for id in &needs.accounts {
-            if !self.account_index.contains_key(id) {
+            if self.slot(*id).is_none() {
                 self.absent_accounts.insert(*id);
             }
         }
         for id in &needs.transfers {
-            if !self.ids.contains_key(id) {
+            if self.id_entry(*id).is_none() {
                 self.absent_transfers.insert(*id);
             }
         }
@@ -77,7 +77,7 @@ impl LedgerState {
 
     /// Loads an account with its limits into this state.
     pub fn insert_account(&mut self, account: Account, limits: Vec<AccountLimit>) -> Result<(), LedgerError> {
-        if self.account_index.contains_key(&account.id) {
+        if self.slot(account.id).is_some() {
             return Err(LedgerError::Conflict(format!("account {} loaded twice", account.id)));
         }
         check_limit_set(&limits)?;
@@ -89,7 +89,7 @@ impl LedgerState {
 
     /// Loads a transfer into this state, with its pending state if it is a pending transfer.
     pub fn insert_transfer(&mut self, transfer: Transfer, pending: Option<PendingState>) -> Result<(), LedgerError> {
-        if self.ids.contains_key(&transfer.id) {
+        if self.id_entry(transfer.id).is_some() {
             return Err(LedgerError::Conflict(format!("transfer {} loaded twice", transfer.id)));
         }
         if transfer.is_pending() != pending.is_some() || pending.is_some_and(|p| p.transfer_id != transfer.id) {
@@ -112,7 +112,7 @@ impl LedgerState {
 
     /// Loads a remembered failure of a transfer id.
     pub fn insert_failed(&mut self, failed: FailedTransfer) -> Result<(), LedgerError> {
-        if self.ids.contains_key(&failed.id) {
+        if self.id_entry(failed.id).is_some() {
             return Err(LedgerError::Conflict(format!("transfer id {} loaded twice", failed.id)));
         }
         if !failed.result.is_transient() {
@@ -129,9 +129,8 @@ impl LedgerState {
     pub(crate) fn push_account(&mut self, account: Account, limits: u32) -> u32 {
         let slot = u32::try_from(self.accounts.len()).unwrap_or(u32::MAX);
         assert!(slot < u32::MAX, "more accounts than a ledger state can index");
-        self.accounts.push(account);
-        self.meta.push(Meta { epoch: 0, limits });
-        self.account_index.insert(account.id, slot);
+        self.accounts.push(Slot { account, epoch: 0, limits });
+        self.account_index.insert(slot, &self.accounts);
         self.last_timestamp = self.last_timestamp.max(account.timestamp);
         slot
     }
@@ -150,7 +149,7 @@ impl LedgerState {
         let index =
             u32::try_from(self.transfers.len()).map_err(|_| LedgerError::Conflict("too many transfers".into()))?;
         self.transfers.push(transfer);
-        self.ids.insert(transfer.id, IdEntry::Transfer(index));
+        self.ids.insert(IdEntry::Transfer(index), &self.transfers, &self.failed);
         Ok(index)
     }
 
@@ -158,13 +157,13 @@ impl LedgerState {
         let index = u32::try_from(self.failed.len()).unwrap_or(u32::MAX);
         assert!(index < u32::MAX, "more failed ids than a ledger state can index");
         self.failed.push(failed);
-        self.ids.insert(failed.id, IdEntry::Failed(index));
+        self.ids.insert(IdEntry::Failed(index), &self.transfers, &self.failed);
     }
 
     /// True when the id is reserved or known (present or absent); adds it to `needs` otherwise.
     fn want_transfer(&self, needs: &mut Wanted, id: TransferId) -> bool {
         let raw = id.as_u128();
-        if raw == 0 || raw == INT_MAX || self.ids.contains_key(&id) || self.absent_transfers.contains(&id) {
+        if raw == 0 || raw == INT_MAX || self.id_entry(id).is_some() || self.absent_transfers.contains(&id) {
             return true;
         }
         if needs.transfer_set.insert(id) {
@@ -175,7 +174,7 @@ impl LedgerState {
 
     fn want_account(&self, needs: &mut Wanted, id: AccountId) {
         let raw = id.as_u128();
-        if raw == 0 || raw == INT_MAX || self.account_index.contains_key(&id) || self.absent_accounts.contains(&id) {
+        if raw == 0 || raw == INT_MAX || self.slot(id).is_some() || self.absent_accounts.contains(&id) {
             return;
         }
         if needs.account_set.insert(id) {

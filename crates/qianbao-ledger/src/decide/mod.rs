@@ -5,7 +5,7 @@ mod single;
 
 use qianbao_core::{Timestamp, TransferId};
 
-use crate::state::{ExpiryKey, PendingInfo};
+use crate::state::{ExpiryKey, IdEntry, PendingInfo};
 use crate::{
     Account, AccountBalance, Changes, CreateTransferResult, FailedTransfer, LedgerError, LedgerState, LimitUsage,
     LimitUsageChange, NewTransfer, TransferFlags, TransfersOutcome,
@@ -20,7 +20,16 @@ pub(crate) struct Scratch {
     pub(crate) touched: Vec<u32>,
     /// Each touched account as it was before the batch (same order as `touched`).
     pub(crate) before: Vec<Account>,
+    /// The debit and credit account slots of the current chunk's requests (`NOT_FOUND` if unknown).
+    pub(crate) slots: Vec<(u32, u32)>,
 }
+
+/// A slot that names no account.
+pub(crate) const NOT_FOUND: u32 = u32::MAX;
+
+/// Requests are decided in chunks: first every lookup of a chunk (independent of each other, so the
+/// processor overlaps their cache misses), then the decisions, which find what they need in cache.
+const CHUNK: usize = 128;
 
 /// One step to undo.
 #[derive(Debug, Clone)]
@@ -79,6 +88,10 @@ impl LedgerState {
         let mut chain: Option<ChainMark> = None;
         let mut chain_failed = false;
         for (i, t) in batch.iter().enumerate() {
+            if i % CHUNK == 0 {
+                self.prefetch(&batch[i..batch.len().min(i + CHUNK)]);
+            }
+            let slots = self.scratch.slots[i % CHUNK];
             let ts = offset(base, i);
             let linked = t.flags.contains(TransferFlags::LINKED);
             let result = if i >= open_from {
@@ -94,7 +107,7 @@ impl LedgerState {
                 if chain_failed {
                     CreateTransferResult::LinkedEventFailed
                 } else {
-                    let r = self.create_transfer(t, ts, chain.is_some(), &mut out.changes);
+                    let r = self.create_transfer(t, slots, ts, chain.is_some(), &mut out.changes);
                     if !r.is_ok() {
                         if let Some(mark) = &chain {
                             self.rollback(mark, &mut out.changes);
@@ -119,6 +132,30 @@ impl LedgerState {
         Ok(())
     }
 
+    /// Resolves the account slots of a chunk of requests and pulls into cache what deciding them reads:
+    /// the accounts and the id map entries of the transfer and pending ids.
+    fn prefetch(&mut self, chunk: &[NewTransfer]) {
+        self.scratch.slots.clear();
+        for t in chunk {
+            let dr = self.slot(t.debit_account_id).unwrap_or(NOT_FOUND);
+            let cr = self.slot(t.credit_account_id).unwrap_or(NOT_FOUND);
+            self.scratch.slots.push((dr, cr));
+        }
+        let mut sink = 0u64;
+        for (t, (dr, cr)) in chunk.iter().zip(&self.scratch.slots) {
+            for slot in [*dr, *cr] {
+                if let Some(s) = self.accounts.get(slot as usize) {
+                    sink ^= s.account.credits_posted as u64 ^ u64::from(s.epoch);
+                }
+            }
+            sink ^= u64::from(self.id_entry(t.id).is_some());
+            if t.pending_id.as_u128() != 0 {
+                sink ^= u64::from(self.id_entry(t.pending_id).is_some());
+            }
+        }
+        std::hint::black_box(sink);
+    }
+
     pub(crate) fn check_batch(&self, len: usize) -> Result<(), LedgerError> {
         if len > crate::BATCH_EVENTS_MAX {
             return Err(LedgerError::BatchTooLarge { len, max: crate::BATCH_EVENTS_MAX });
@@ -141,7 +178,7 @@ impl LedgerState {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             // After 2^32 batches the marks could collide with an old epoch: clear them once.
-            self.meta.iter_mut().for_each(|m| m.epoch = 0);
+            self.accounts.iter_mut().for_each(|s| s.epoch = 0);
             self.epoch = 1;
         }
         self.scratch.touched.clear();
@@ -151,11 +188,11 @@ impl LedgerState {
 
     /// Marks an account as touched by this batch, keeping a copy of it as it was before.
     pub(crate) fn touch(&mut self, slot: u32) {
-        let meta = &mut self.meta[slot as usize];
-        if meta.epoch != self.epoch {
-            meta.epoch = self.epoch;
+        let s = &mut self.accounts[slot as usize];
+        if s.epoch != self.epoch {
+            s.epoch = self.epoch;
             self.scratch.touched.push(slot);
-            self.scratch.before.push(self.accounts[slot as usize]);
+            self.scratch.before.push(s.account);
         }
     }
 
@@ -164,7 +201,7 @@ impl LedgerState {
     pub(crate) fn finish_batch(&mut self, changes: &mut Changes, last: Timestamp) {
         let mut sums = [0u128; 4];
         for (slot, before) in self.scratch.touched.iter().zip(&self.scratch.before) {
-            let after = &self.accounts[*slot as usize];
+            let after = &self.accounts[*slot as usize].account;
             sums[0] = sums[0].wrapping_add(after.debits_posted.wrapping_sub(before.debits_posted));
             sums[1] = sums[1].wrapping_add(after.credits_posted.wrapping_sub(before.credits_posted));
             sums[2] = sums[2].wrapping_add(after.debits_pending.wrapping_sub(before.debits_pending));
@@ -207,13 +244,14 @@ impl LedgerState {
 
     fn undo(&mut self, step: Undo) {
         match step {
-            Undo::Account { slot, before } => self.accounts[slot as usize] = before,
+            Undo::Account { slot, before } => self.accounts[slot as usize].account = before,
             Undo::Limit { set, position, before } => {
                 self.limit_sets[set as usize][usize::from(position)].usage = before;
             }
             Undo::TransferPushed => {
-                if let Some(t) = self.transfers.pop() {
-                    self.ids.remove(&t.id);
+                if let Some(t) = self.transfers.last() {
+                    self.ids.remove(t.id, IdEntry::Transfer(self.transfers.len() as u32 - 1));
+                    self.transfers.pop();
                 }
             }
             Undo::PendingInserted { index, expiry } => {
@@ -239,7 +277,7 @@ impl LedgerState {
 
     /// Records a balance snapshot if the account keeps history.
     pub(crate) fn snapshot(&self, slot: u32, ts: Timestamp, changes: &mut Changes) {
-        let a = &self.accounts[slot as usize];
+        let a = &self.accounts[slot as usize].account;
         if a.flags.contains(crate::AccountFlags::HISTORY) {
             changes.balances.push(AccountBalance { account_id: a.id, timestamp: ts, balance: a.balance() });
         }

@@ -40,7 +40,7 @@ impl LedgerState {
         if post && t.amount == 0 {
             return Err(R::AmountMustNotBeZero);
         }
-        let Some(IdEntry::Transfer(index)) = self.ids.get(&t.pending_id).copied() else {
+        let Some(IdEntry::Transfer(index)) = self.id_entry(t.pending_id) else {
             return Err(R::PendingTransferNotFound);
         };
         let p = &self.transfers[index as usize];
@@ -63,7 +63,7 @@ impl LedgerState {
         self.check_still_pending(index, p, ts)?;
         let (dr, cr) = self.accounts_of(p.debit_account_id, p.credit_account_id)?;
         if post {
-            let (d, c) = (&self.accounts[dr as usize], &self.accounts[cr as usize]);
+            let (d, c) = (&self.accounts[dr as usize].account, &self.accounts[cr as usize].account);
             check_open(d, c, p.flags.contains(F::CLOSING_DEBIT), p.flags.contains(F::CLOSING_CREDIT))?;
         }
         Ok(ResolvePlan { p: index, dr, cr, posted })
@@ -135,13 +135,13 @@ impl LedgerState {
         self.before_change(dr, undo);
         self.before_change(cr, undo);
         let reopen = status != PendingStatus::Posted;
-        let d = &mut self.accounts[dr as usize];
+        let d = &mut self.accounts[dr as usize].account;
         d.debits_pending = sub(d.debits_pending, pending.amount);
         d.debits_posted = add(d.debits_posted, posted);
         if reopen && pending.flags.contains(F::CLOSING_DEBIT) {
             d.flags = d.flags.without(AccountFlags::CLOSED);
         }
-        let c = &mut self.accounts[cr as usize];
+        let c = &mut self.accounts[cr as usize].account;
         c.credits_pending = sub(c.credits_pending, pending.amount);
         c.credits_posted = add(c.credits_posted, posted);
         if reopen && pending.flags.contains(F::CLOSING_CREDIT) {

@@ -2,7 +2,7 @@
 
 use qianbao_core::{AccountId, Timestamp};
 
-use super::{Undo, add};
+use super::{NOT_FOUND, Undo, add};
 use crate::state::{IdEntry, PendingInfo};
 use crate::transfer::expiry;
 use crate::{
@@ -24,20 +24,35 @@ struct NewPlan {
 
 impl LedgerState {
     /// Decides one transfer at timestamp `ts`; `undo` logs every change for a chain rollback.
-    pub(super) fn create_transfer(&mut self, t: &NewTransfer, ts: Timestamp, undo: bool, out: &mut Changes) -> R {
-        match self.try_create_transfer(t, ts, undo, out) {
+    /// `slots` are the debit and credit account slots of the request (or `NOT_FOUND`).
+    pub(super) fn create_transfer(
+        &mut self,
+        t: &NewTransfer,
+        slots: (u32, u32),
+        ts: Timestamp,
+        undo: bool,
+        out: &mut Changes,
+    ) -> R {
+        match self.try_create_transfer(t, slots, ts, undo, out) {
             Ok(()) => R::Ok,
             Err(r) => r,
         }
     }
 
-    fn try_create_transfer(&mut self, t: &NewTransfer, ts: Timestamp, undo: bool, out: &mut Changes) -> Check<()> {
+    fn try_create_transfer(
+        &mut self,
+        t: &NewTransfer,
+        slots: (u32, u32),
+        ts: Timestamp,
+        undo: bool,
+        out: &mut Changes,
+    ) -> Check<()> {
         if t.flags.has_reserved() {
             return Err(R::ReservedFlag);
         }
         check_id(t.id.as_u128(), R::IdMustNotBeZero, R::IdMustNotBeIntMax)?;
-        match self.ids.get(&t.id) {
-            Some(IdEntry::Transfer(i)) => return Err(self.exists(t, *i)),
+        match self.id_entry(t.id) {
+            Some(IdEntry::Transfer(i)) => return Err(self.exists(t, i)),
             Some(IdEntry::Failed(_)) => return Err(R::IdAlreadyFailed),
             None => {}
         }
@@ -46,7 +61,7 @@ impl LedgerState {
             let plan = self.plan_resolve(t, ts)?;
             self.apply_resolve(t, ts, &plan, undo, out);
         } else {
-            let plan = self.plan_new(t, ts)?;
+            let plan = self.plan_new(t, slots, ts)?;
             self.apply_new(t, ts, &plan, undo, out);
         }
         Ok(())
@@ -97,8 +112,8 @@ impl LedgerState {
     fn same_amount(&self, t: &NewTransfer, e: &Transfer) -> bool {
         if t.flags.contains(F::POST_PENDING_TRANSFER) && t.amount == AMOUNT_MAX {
             // "All of it": the same if the recorded post took the whole pending amount.
-            return match self.ids.get(&e.pending_id) {
-                Some(IdEntry::Transfer(p)) => self.transfers[*p as usize].amount == e.amount,
+            return match self.id_entry(e.pending_id) {
+                Some(IdEntry::Transfer(p)) => self.transfers[p as usize].amount == e.amount,
                 _ => false,
             };
         }
@@ -113,7 +128,7 @@ impl LedgerState {
     }
 
     /// Checks a new single-phase or pending transfer, in precedence order.
-    fn plan_new(&self, t: &NewTransfer, ts: Timestamp) -> Check<NewPlan> {
+    fn plan_new(&self, t: &NewTransfer, (dr, cr): (u32, u32), ts: Timestamp) -> Check<NewPlan> {
         check_id(t.debit_account_id.as_u128(), R::DebitAccountIdMustNotBeZero, R::DebitAccountIdMustNotBeIntMax)?;
         check_id(t.credit_account_id.as_u128(), R::CreditAccountIdMustNotBeZero, R::CreditAccountIdMustNotBeIntMax)?;
         if t.debit_account_id == t.credit_account_id {
@@ -138,8 +153,13 @@ impl LedgerState {
         if t.code.as_u16() == 0 {
             return Err(R::CodeMustNotBeZero);
         }
-        let (dr, cr) = self.accounts_of(t.debit_account_id, t.credit_account_id)?;
-        let (d, c) = (&self.accounts[dr as usize], &self.accounts[cr as usize]);
+        if dr == NOT_FOUND {
+            return Err(R::DebitAccountNotFound);
+        }
+        if cr == NOT_FOUND {
+            return Err(R::CreditAccountNotFound);
+        }
+        let (d, c) = (&self.accounts[dr as usize].account, &self.accounts[cr as usize].account);
         if d.ledger != c.ledger {
             return Err(R::AccountsMustHaveTheSameLedger);
         }
@@ -196,14 +216,14 @@ impl LedgerState {
         self.before_change(dr, undo);
         self.before_change(cr, undo);
         let pending = t.flags.contains(F::PENDING);
-        let d = &mut self.accounts[dr as usize];
+        let d = &mut self.accounts[dr as usize].account;
         if pending {
             d.debits_pending = add(d.debits_pending, amount);
         } else {
             d.debits_posted = add(d.debits_posted, amount);
         }
         d.flags = d.flags.set(AccountFlags::CLOSED, d.is_closed() || t.flags.contains(F::CLOSING_DEBIT));
-        let c = &mut self.accounts[cr as usize];
+        let c = &mut self.accounts[cr as usize].account;
         if pending {
             c.credits_pending = add(c.credits_pending, amount);
         } else {
@@ -252,7 +272,7 @@ impl LedgerState {
     /// Logs an account for undo (inside a chain) and marks it touched.
     pub(super) fn before_change(&mut self, slot: u32, undo: bool) {
         if undo {
-            self.scratch.undo.push(Undo::Account { slot, before: self.accounts[slot as usize] });
+            self.scratch.undo.push(Undo::Account { slot, before: self.accounts[slot as usize].account });
         }
         self.touch(slot);
     }
@@ -262,7 +282,7 @@ impl LedgerState {
         let index = u32::try_from(self.transfers.len()).unwrap_or(u32::MAX);
         assert!(index < u32::MAX, "more transfers than a ledger state can index");
         self.transfers.push(transfer);
-        self.ids.insert(transfer.id, IdEntry::Transfer(index));
+        self.ids.insert(IdEntry::Transfer(index), &self.transfers, &self.failed);
         if undo {
             self.scratch.undo.push(Undo::TransferPushed);
         }
