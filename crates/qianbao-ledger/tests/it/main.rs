@@ -1,5 +1,7 @@
 //! Integration tests of qianbao-ledger through its public API.
 
+mod props;
+
 #[test]
 fn error_type_is_displayable() {
     let e = qianbao_ledger::LedgerError::Store(qianbao_store::StoreError::not_found("x"));
