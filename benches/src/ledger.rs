@@ -33,7 +33,7 @@ pub trait LedgerBackend {
 }
 
 /// The engine in memory: a complete [`LedgerState`] and a clock that advances 1 ms per batch.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MemoryBackend {
     state: LedgerState,
     now: Timestamp,
@@ -178,6 +178,11 @@ impl Workload {
         }
         let amount = 1 + u128::from(self.rng.below(10_000));
         NewTransfer::new(TransferId::from_u128(self.rng.id()), dr, cr, amount, Ledger::CNY, TransferCode::PAYMENT)
+    }
+
+    /// Forgets the holds the next two-phase batch would resolve (after the ledger was reset).
+    pub fn forget_pending(&mut self) {
+        self.previous_pending.clear();
     }
 
     /// The next batch of `len` transfers of `scenario`.
