@@ -42,6 +42,10 @@ pub(crate) struct Slot {
     pub(crate) epoch: u32,
     /// Index into `limit_sets`, or `NO_LIMITS`.
     pub(crate) limits: u32,
+    /// Position among the accounts the current batch touched (valid while `epoch` is current).
+    pub(crate) pos: u32,
+    /// The chunk of requests that last touched the account (see `LedgerState::chunk`).
+    pub(crate) chunk: u32,
 }
 
 /// Keys of the expiry queue: expiry time, then creation time (TigerBeetle's order), then the transfer.
@@ -81,6 +85,7 @@ pub struct LedgerState {
     pub(crate) absent_transfers: FxHashSet<TransferId>,
     pub(crate) last_timestamp: Timestamp,
     pub(crate) epoch: u32,
+    pub(crate) chunk: u32,
     pub(crate) scratch: crate::decide::Scratch,
 }
 
@@ -122,6 +127,7 @@ impl LedgerState {
             absent_transfers: FxHashSet::default(),
             last_timestamp,
             epoch: 0,
+            chunk: 0,
             scratch: crate::decide::Scratch::default(),
         }
     }

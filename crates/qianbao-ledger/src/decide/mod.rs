@@ -20,6 +20,12 @@ pub(crate) struct Scratch {
     pub(crate) touched: Vec<u32>,
     /// Each touched account as it was before the batch (same order as `touched`).
     pub(crate) before: Vec<Account>,
+    /// Each touched account as it is now, as of the last flushed chunk (same order as `touched`).
+    pub(crate) after: Vec<Account>,
+    /// Account slots touched by the current chunk, whose `after` copy is stale.
+    pub(crate) chunk_touched: Vec<u32>,
+    /// Account slots whose limit usage the batch changed (may repeat).
+    pub(crate) limits_touched: Vec<u32>,
     /// The debit and credit account slots of the current chunk's requests (`NOT_FOUND` if unknown).
     pub(crate) slots: Vec<(u32, u32)>,
 }
@@ -89,6 +95,7 @@ impl LedgerState {
         let mut chain_failed = false;
         for (i, t) in batch.iter().enumerate() {
             if i % CHUNK == 0 {
+                self.flush_chunk();
                 self.prefetch(&batch[i..batch.len().min(i + CHUNK)]);
             }
             let slots = self.scratch.slots[i % CHUNK];
@@ -183,38 +190,70 @@ impl LedgerState {
         }
         self.scratch.touched.clear();
         self.scratch.before.clear();
+        self.scratch.after.clear();
+        self.scratch.chunk_touched.clear();
+        self.scratch.limits_touched.clear();
         self.scratch.undo.clear();
+        self.next_chunk();
     }
 
-    /// Marks an account as touched by this batch, keeping a copy of it as it was before.
+    /// Marks an account as about to change: on its first change in the batch a copy of it as it was is
+    /// kept; on its first change in the chunk it is listed for the chunk's flush.
     pub(crate) fn touch(&mut self, slot: u32) {
         let s = &mut self.accounts[slot as usize];
         if s.epoch != self.epoch {
             s.epoch = self.epoch;
+            s.pos = self.scratch.touched.len() as u32;
             self.scratch.touched.push(slot);
             self.scratch.before.push(s.account);
+            self.scratch.after.push(s.account);
+        }
+        if s.chunk != self.chunk {
+            s.chunk = self.chunk;
+            self.scratch.chunk_touched.push(slot);
+        }
+    }
+
+    /// Copies the accounts the current chunk changed into `after` while they are still in cache, and
+    /// starts a new chunk.
+    pub(crate) fn flush_chunk(&mut self) {
+        for slot in self.scratch.chunk_touched.drain(..) {
+            let s = &self.accounts[slot as usize];
+            self.scratch.after[s.pos as usize] = s.account;
+        }
+        self.next_chunk();
+    }
+
+    fn next_chunk(&mut self) {
+        self.chunk = self.chunk.wrapping_add(1);
+        if self.chunk == 0 {
+            // After 2^32 chunks the marks could collide with an old chunk: clear them once.
+            self.accounts.iter_mut().for_each(|s| s.chunk = 0);
+            self.chunk = 1;
         }
     }
 
     /// Ends a batch: lists the touched accounts and limit usages, checks that the batch's postings balance
     /// and records the last timestamp.
     pub(crate) fn finish_batch(&mut self, changes: &mut Changes, last: Timestamp) {
+        self.flush_chunk();
         let mut sums = [0u128; 4];
-        for (slot, before) in self.scratch.touched.iter().zip(&self.scratch.before) {
-            let after = &self.accounts[*slot as usize].account;
+        for (before, after) in self.scratch.before.iter().zip(&self.scratch.after) {
             sums[0] = sums[0].wrapping_add(after.debits_posted.wrapping_sub(before.debits_posted));
             sums[1] = sums[1].wrapping_add(after.credits_posted.wrapping_sub(before.credits_posted));
             sums[2] = sums[2].wrapping_add(after.debits_pending.wrapping_sub(before.debits_pending));
             sums[3] = sums[3].wrapping_add(after.credits_pending.wrapping_sub(before.credits_pending));
-            changes.accounts_updated.push(*after);
-            if let Some(set) = self.limits_of_slot(*slot) {
-                for l in &self.limit_sets[set as usize] {
-                    changes.limit_usages.push(LimitUsageChange {
-                        account_id: after.id,
-                        slot: l.limit.slot,
-                        usage: l.usage,
-                    });
-                }
+        }
+        // Hand the list over without copying; the outcome's old buffer becomes the next `after`.
+        changes.accounts_updated.clear();
+        std::mem::swap(&mut changes.accounts_updated, &mut self.scratch.after);
+        self.scratch.limits_touched.sort_unstable();
+        self.scratch.limits_touched.dedup();
+        for slot in &self.scratch.limits_touched {
+            let Some(set) = self.limits_of_slot(*slot) else { continue };
+            let account_id = self.accounts[*slot as usize].account.id;
+            for l in &self.limit_sets[set as usize] {
+                changes.limit_usages.push(LimitUsageChange { account_id, slot: l.limit.slot, usage: l.usage });
             }
         }
         assert!(sums[0] == sums[1], "ledger invariant: the batch's posted debits and credits do not balance");
@@ -244,7 +283,10 @@ impl LedgerState {
 
     fn undo(&mut self, step: Undo) {
         match step {
-            Undo::Account { slot, before } => self.accounts[slot as usize].account = before,
+            Undo::Account { slot, before } => {
+                self.touch(slot);
+                self.accounts[slot as usize].account = before;
+            }
             Undo::Limit { set, position, before } => {
                 self.limit_sets[set as usize][usize::from(position)].usage = before;
             }

@@ -170,6 +170,7 @@ impl LedgerState {
     /// window is still the one it was counted in.
     fn give_back(&mut self, slot: u32, slots: u8, counted_at: Timestamp, amount: u128, undo: bool) {
         let Some(set) = self.limits_of_slot(slot) else { return };
+        self.scratch.limits_touched.push(slot);
         for (position, l) in self.limit_sets[set as usize].iter_mut().enumerate() {
             let counted_here = l.usage.window_start == self.config.window_start(l.limit.window, counted_at);
             if slots & (1 << l.limit.slot) == 0 || !counted_here || amount == 0 {

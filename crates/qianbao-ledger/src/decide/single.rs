@@ -293,6 +293,7 @@ impl LedgerState {
     /// Counts `amount` against the limit slots of the account at `ts`.
     fn count_limits(&mut self, slot: u32, slots: u8, amount: u128, ts: Timestamp, undo: bool) {
         let Some(set) = self.limits_of_slot(slot) else { return };
+        self.scratch.limits_touched.push(slot);
         for (position, l) in self.limit_sets[set as usize].iter_mut().enumerate() {
             if slots & (1 << l.limit.slot) == 0 {
                 continue;

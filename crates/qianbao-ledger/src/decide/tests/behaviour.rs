@@ -270,3 +270,18 @@ fn changing_a_limit_keeps_what_was_spent_in_the_window() {
     let dup = DebitLimit { slot: 1, window: LimitWindow::Day, codes: vec![TransferCode::PAYMENT], amount_max: 1 };
     assert!(s.set_debit_limits(aid(2), vec![dup.clone(), dup]).is_err());
 }
+
+#[test]
+fn a_chain_rolled_back_across_chunks_reports_the_accounts_as_they_end() {
+    let mut s = two_wallets(1_000_000);
+    let mut batch: Vec<_> = (0..120).map(|i| pay(i + 1, 2, 3, 1)).collect();
+    batch.extend((0..15).map(|i| pay(200 + i, 3, 2, 2).with_flags(F::LINKED)));
+    batch.push(pay(300, 3, 2, 1_000_000_000));
+    batch.extend((0..100).map(|i| pay(400 + i, 2, 3, 1)));
+    let out = s.create_transfers(&batch, secs(1)).unwrap();
+    assert_eq!(out.results[135], R::ExceedsCredits);
+    assert_eq!(out.results.iter().filter(|r| r.is_ok()).count(), 220);
+    let reported: Vec<_> = out.changes.accounts_updated.iter().map(|a| (a.id, *a)).collect();
+    assert_eq!(reported, vec![(aid(2), *s.account(aid(2)).unwrap()), (aid(3), *s.account(aid(3)).unwrap())]);
+    assert_eq!(s.account(aid(3)).unwrap().credits_posted, 220);
+}
