@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use qianbao_core::{AccountId, Timestamp, TransferId};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use crate::index::{AccountIndex, IdIndex};
 
@@ -78,7 +78,8 @@ pub struct LedgerState {
     pub(crate) transfers: Vec<Transfer>,
     pub(crate) ids: IdIndex,
     pub(crate) failed: Vec<FailedTransfer>,
-    pub(crate) pending: FxHashMap<u32, PendingInfo>,
+    /// The pending state of each transfer (`None` for transfers that are not pending), by position.
+    pub(crate) pending: Vec<Option<PendingInfo>>,
     pub(crate) expiry: BTreeSet<ExpiryKey>,
     pub(crate) limit_sets: Vec<Vec<AccountLimit>>,
     pub(crate) absent_accounts: FxHashSet<AccountId>,
@@ -101,6 +102,7 @@ impl LedgerState {
         state.accounts.reserve(accounts);
         state.account_index.reserve(accounts, &[]);
         state.transfers.reserve(transfers);
+        state.pending.reserve(transfers);
         state.ids.reserve(transfers, &[], &[]);
         state
     }
@@ -120,7 +122,7 @@ impl LedgerState {
             transfers: Vec::new(),
             ids: IdIndex::default(),
             failed: Vec::new(),
-            pending: FxHashMap::default(),
+            pending: Vec::new(),
             expiry: BTreeSet::new(),
             limit_sets: Vec::new(),
             absent_accounts: FxHashSet::default(),
@@ -175,7 +177,7 @@ impl LedgerState {
     /// The state of a pending transfer.
     pub fn pending_state(&self, id: TransferId) -> Option<PendingState> {
         let Some(IdEntry::Transfer(i)) = self.id_entry(id) else { return None };
-        let info = self.pending.get(&i)?;
+        let info = self.pending[i as usize]?;
         let t = &self.transfers[i as usize];
         Some(PendingState {
             transfer_id: id,

@@ -100,7 +100,7 @@ impl LedgerState {
         }
         let index = self.push_transfer(transfer)?;
         if let Some(p) = pending {
-            self.pending.insert(index, PendingInfo { status: p.status, limit_slots: p.limit_slots });
+            self.pending[index as usize] = Some(PendingInfo { status: p.status, limit_slots: p.limit_slots });
             if let (PendingStatus::Pending, Some(at)) = (p.status, transfer.expires_at()) {
                 self.expiry.insert((at, transfer.timestamp, index));
             }
@@ -149,6 +149,7 @@ impl LedgerState {
         let index =
             u32::try_from(self.transfers.len()).map_err(|_| LedgerError::Conflict("too many transfers".into()))?;
         self.transfers.push(transfer);
+        self.pending.push(None);
         self.ids.insert(IdEntry::Transfer(index), &self.transfers, &self.failed);
         Ok(index)
     }

@@ -156,8 +156,17 @@ impl LedgerState {
                 }
             }
             sink ^= u64::from(self.id_entry(t.id).is_some());
-            if t.pending_id.as_u128() != 0 {
-                sink ^= u64::from(self.id_entry(t.pending_id).is_some());
+            if t.pending_id.as_u128() != 0
+                && let Some(IdEntry::Transfer(p)) = self.id_entry(t.pending_id)
+            {
+                // A post or void reads the pending transfer, its state and its accounts.
+                let pending = &self.transfers[p as usize];
+                sink ^= self.pending[p as usize].map_or(0, |i| u64::from(i.limit_slots));
+                for id in [pending.debit_account_id, pending.credit_account_id] {
+                    if let Some(s) = self.slot(id) {
+                        sink ^= self.accounts[s as usize].account.credits_posted as u64;
+                    }
+                }
             }
         }
         std::hint::black_box(sink);
@@ -294,16 +303,17 @@ impl LedgerState {
                 if let Some(t) = self.transfers.last() {
                     self.ids.remove(t.id, IdEntry::Transfer(self.transfers.len() as u32 - 1));
                     self.transfers.pop();
+                    self.pending.pop();
                 }
             }
             Undo::PendingInserted { index, expiry } => {
-                self.pending.remove(&index);
+                self.pending[index as usize] = None;
                 if let Some(key) = expiry {
                     self.expiry.remove(&key);
                 }
             }
             Undo::PendingChanged { index, before, expiry } => {
-                self.pending.insert(index, before);
+                self.pending[index as usize] = Some(before);
                 if let Some(key) = expiry {
                     self.expiry.insert(key);
                 }

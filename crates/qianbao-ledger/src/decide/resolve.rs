@@ -70,7 +70,7 @@ impl LedgerState {
     }
 
     fn check_still_pending(&self, index: u32, p: &Transfer, ts: Timestamp) -> Check<()> {
-        let status = self.pending.get(&index).map(|i| i.status);
+        let status = self.pending[index as usize].map(|i| i.status);
         match status {
             Some(PendingStatus::Posted) => Err(R::PendingTransferAlreadyPosted),
             Some(PendingStatus::Voided) => Err(R::PendingTransferAlreadyVoided),
@@ -130,7 +130,7 @@ impl LedgerState {
         let pending = self.transfers[p as usize];
         assert!(posted <= pending.amount, "ledger invariant: posting more than the pending amount");
         let info =
-            *self.pending.get(&p).unwrap_or_else(|| panic!("ledger invariant: {} has no pending state", pending.id));
+            self.pending[p as usize].unwrap_or_else(|| panic!("ledger invariant: {} has no pending state", pending.id));
         assert!(info.status == PendingStatus::Pending, "ledger invariant: {} resolved twice", pending.id);
         self.before_change(dr, undo);
         self.before_change(cr, undo);
@@ -154,7 +154,7 @@ impl LedgerState {
         if let Some(key) = key {
             self.expiry.remove(&key);
         }
-        self.pending.insert(p, PendingInfo { status, limit_slots: info.limit_slots });
+        self.pending[p as usize] = Some(PendingInfo { status, limit_slots: info.limit_slots });
         if undo {
             self.scratch.undo.push(Undo::PendingChanged { index: p, before: info, expiry: key });
         }

@@ -251,7 +251,7 @@ impl LedgerState {
         let index = self.record(transfer, undo, out);
         if pending {
             let key = expires_at.map(|at| (at, ts, index));
-            self.pending.insert(index, PendingInfo { status: PendingStatus::Pending, limit_slots });
+            self.pending[index as usize] = Some(PendingInfo { status: PendingStatus::Pending, limit_slots });
             if let Some(key) = key {
                 self.expiry.insert(key);
             }
@@ -282,6 +282,7 @@ impl LedgerState {
         let index = u32::try_from(self.transfers.len()).unwrap_or(u32::MAX);
         assert!(index < u32::MAX, "more transfers than a ledger state can index");
         self.transfers.push(transfer);
+        self.pending.push(None);
         self.ids.insert(IdEntry::Transfer(index), &self.transfers, &self.failed);
         if undo {
             self.scratch.undo.push(Undo::TransferPushed);
