@@ -12,13 +12,16 @@ impl LedgerState {
     /// passed): the reservation is released, accounts it closed reopen, and its amount goes back to the
     /// debit limits it counted against. Each expiry gets a timestamp like a transfer would.
     ///
+    /// At most [`BATCH_EVENTS_MAX`](crate::BATCH_EVENTS_MAX) transfers expire per call (one bounded
+    /// database transaction for a store): call again while a full batch expired.
+    ///
     /// Posting or voiding a pending transfer at or after its deadline is refused with
     /// `pending_transfer_expired` even before this runs; until it runs, the reservation still shows in
     /// the counters.
     pub fn expire_pending(&mut self, now: Timestamp) -> Result<ExpiryOutcome, LedgerError> {
         let mut out = ExpiryOutcome::default();
-        let due: Vec<ExpiryKey> =
-            self.expiry.range(..=(now, Timestamp::from_unix_nanos(u64::MAX), u32::MAX)).copied().collect();
+        let last = (now, Timestamp::from_unix_nanos(u64::MAX), u32::MAX);
+        let due: Vec<ExpiryKey> = self.expiry.range(..=last).take(crate::BATCH_EVENTS_MAX).copied().collect();
         let mut slots = Vec::with_capacity(due.len());
         for key in &due {
             let p = &self.transfers[key.2 as usize];

@@ -48,12 +48,13 @@ impl LedgerState {
     }
 
     /// What a store must still load before this view can decide `expire_pending(now)`: the accounts of
-    /// the due pending transfers it holds. The store loads those transfers first (pending, with an
-    /// `expires_at` at or before `now`).
+    /// the due pending transfers it holds. The store loads those transfers first: still pending, with an
+    /// `expires_at` at or before `now`, earliest first (by `expires_at`, then timestamp), at most
+    /// [`BATCH_EVENTS_MAX`](crate::BATCH_EVENTS_MAX) of them.
     pub fn needs_for_expiry(&self, now: Timestamp) -> Needs {
         let mut needs = Wanted::default();
         if !self.complete {
-            for p in self.due_pending(now) {
+            for p in self.due_pending(now).take(crate::BATCH_EVENTS_MAX) {
                 self.want_account(&mut needs, p.debit_account_id);
                 self.want_account(&mut needs, p.credit_account_id);
             }

@@ -70,3 +70,14 @@ fn expiry_reopens_closed_accounts_and_gives_the_limit_back() {
     assert_eq!(out.changes.balances.len(), 1, "account 2 keeps history");
     assert_eq!(run(&mut s, &[pay(2, 2, 1, 100)], secs(6)), vec![R::Ok]);
 }
+
+#[test]
+fn expiry_works_in_bounded_batches() {
+    let mut s = ledger(&[wallet(1, AF::NONE), wallet(2, AF::NONE)]);
+    let holds: Vec<_> = (0..crate::BATCH_EVENTS_MAX as u128).map(|i| hold(i + 1, 1, 2, 1, 1)).collect();
+    assert!(run(&mut s, &holds, NOW).iter().all(|r| r.is_ok()));
+    assert_eq!(run(&mut s, &[hold(9_000, 1, 2, 1, 1)], secs(1)), vec![R::Ok]);
+    assert_eq!(s.expire_pending(secs(5)).unwrap().expired.len(), crate::BATCH_EVENTS_MAX);
+    assert_eq!(s.expire_pending(secs(5)).unwrap().expired, vec![tid(9_000)]);
+    assert_eq!(s.account(aid(1)).unwrap().debits_pending, 0);
+}
