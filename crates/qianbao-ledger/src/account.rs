@@ -42,7 +42,10 @@ impl NewAccount {
 /// Debits and credits only ever grow, except `*_pending`, which shrink when a pending transfer is posted,
 /// voided or expires. A credit-normal account such as a user's wallet has the balance
 /// `credits_posted - debits_posted`, of which `debits_pending` is reserved.
+///
+/// The layout is fixed (`repr(C)`) with what a decision reads first: id, counters, ledger, flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(C)]
 pub struct Account {
     /// The client-chosen id.
     pub id: AccountId,
@@ -54,20 +57,20 @@ pub struct Account {
     pub credits_pending: u128,
     /// Sum of the amounts of posted transfers crediting this account.
     pub credits_posted: u128,
-    /// Free for the embedding service.
-    pub user_data_128: u128,
-    /// Free for the embedding service.
-    pub user_data_64: u64,
-    /// Free for the embedding service.
-    pub user_data_32: u32,
     /// The currency.
     pub ledger: Ledger,
-    /// What the account is for.
-    pub code: AccountCode,
     /// Behaviour and state (`CLOSED`, `FROZEN`).
     pub flags: AccountFlags,
+    /// What the account is for.
+    pub code: AccountCode,
+    /// Free for the embedding service.
+    pub user_data_32: u32,
     /// When it was created (unique, strictly increasing across the ledger).
     pub timestamp: Timestamp,
+    /// Free for the embedding service.
+    pub user_data_64: u64,
+    /// Free for the embedding service (e.g. the owning user's id).
+    pub user_data_128: u128,
 }
 
 impl Account {

@@ -34,10 +34,12 @@ pub(crate) struct PendingInfo {
     pub(crate) limit_slots: u8,
 }
 
-/// An account with its bookkeeping, kept together so a decision touches one place per account.
+/// An account with its bookkeeping, kept together so a decision touches one place per account. Laid
+/// out on cache lines: what a decision reads (bookkeeping, id, counters, ledger, flags) fills the first
+/// two lines, an aligned pair; user data spills into the third, read only when the account is copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(64))]
 pub(crate) struct Slot {
-    pub(crate) account: Account,
     /// The batch that last touched the account (see `LedgerState::epoch`).
     pub(crate) epoch: u32,
     /// Index into `limit_sets`, or `NO_LIMITS`.
@@ -46,6 +48,7 @@ pub(crate) struct Slot {
     pub(crate) pos: u32,
     /// The chunk of requests that last touched the account (see `LedgerState::chunk`).
     pub(crate) chunk: u32,
+    pub(crate) account: Account,
 }
 
 /// Keys of the expiry queue: expiry time, then creation time (TigerBeetle's order), then the transfer.

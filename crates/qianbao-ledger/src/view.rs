@@ -130,7 +130,7 @@ impl LedgerState {
     pub(crate) fn push_account(&mut self, account: Account, limits: u32) -> u32 {
         let slot = u32::try_from(self.accounts.len()).unwrap_or(u32::MAX);
         assert!(slot < u32::MAX, "more accounts than a ledger state can index");
-        self.accounts.push(Slot { account, epoch: 0, limits, pos: 0, chunk: 0 });
+        self.accounts.push(Slot { epoch: 0, limits, pos: 0, chunk: 0, account });
         self.account_index.insert(slot, &self.accounts);
         self.last_timestamp = self.last_timestamp.max(account.timestamp);
         slot

@@ -19,7 +19,7 @@ pub(crate) struct Scratch {
     /// Account slots touched by the current batch, in first-touch order.
     pub(crate) touched: Vec<u32>,
     /// Each touched account as it was before the batch (same order as `touched`).
-    pub(crate) before: Vec<Account>,
+    pub(crate) before: Vec<[u128; 4]>,
     /// Each touched account as it is now, as of the last flushed chunk (same order as `touched`).
     pub(crate) after: Vec<Account>,
     /// Account slots touched by the current chunk, whose `after` copy is stale.
@@ -29,6 +29,22 @@ pub(crate) struct Scratch {
     /// The debit and credit account slots of the current chunk's requests (`NOT_FOUND` if unknown).
     pub(crate) slots: Vec<(u32, u32)>,
 }
+
+/// A placeholder account (overwritten before anyone reads it).
+const VACANT: Account = Account {
+    id: qianbao_core::AccountId::from_u128(0),
+    debits_pending: 0,
+    debits_posted: 0,
+    credits_pending: 0,
+    credits_posted: 0,
+    ledger: crate::Ledger::NONE,
+    flags: crate::AccountFlags::NONE,
+    code: crate::AccountCode::from_u16(0),
+    user_data_32: 0,
+    timestamp: Timestamp::ZERO,
+    user_data_64: 0,
+    user_data_128: 0,
+};
 
 /// A slot that names no account.
 pub(crate) const NOT_FOUND: u32 = u32::MAX;
@@ -152,7 +168,8 @@ impl LedgerState {
         for (t, (dr, cr)) in chunk.iter().zip(&self.scratch.slots) {
             for slot in [*dr, *cr] {
                 if let Some(s) = self.accounts.get(slot as usize) {
-                    sink ^= s.account.credits_posted as u64 ^ u64::from(s.epoch);
+                    // The first two lines of the slot: bookkeeping and id, then counters and flags.
+                    sink ^= u64::from(s.epoch) ^ u64::from(s.account.flags.bits());
                 }
             }
             sink ^= u64::from(self.id_entry(t.id).is_some());
@@ -214,8 +231,10 @@ impl LedgerState {
             s.epoch = self.epoch;
             s.pos = self.scratch.touched.len() as u32;
             self.scratch.touched.push(slot);
-            self.scratch.before.push(s.account);
-            self.scratch.after.push(s.account);
+            let a = &s.account;
+            self.scratch.before.push([a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted]);
+            // Filled in by the chunk's flush; not copied now so as not to read the account's user data.
+            self.scratch.after.push(VACANT);
         }
         if s.chunk != self.chunk {
             s.chunk = self.chunk;
@@ -247,11 +266,13 @@ impl LedgerState {
     pub(crate) fn finish_batch(&mut self, changes: &mut Changes, last: Timestamp) {
         self.flush_chunk();
         let mut sums = [0u128; 4];
-        for (before, after) in self.scratch.before.iter().zip(&self.scratch.after) {
-            sums[0] = sums[0].wrapping_add(after.debits_posted.wrapping_sub(before.debits_posted));
-            sums[1] = sums[1].wrapping_add(after.credits_posted.wrapping_sub(before.credits_posted));
-            sums[2] = sums[2].wrapping_add(after.debits_pending.wrapping_sub(before.debits_pending));
-            sums[3] = sums[3].wrapping_add(after.credits_pending.wrapping_sub(before.credits_pending));
+        for ([debits_pending, debits_posted, credits_pending, credits_posted], after) in
+            self.scratch.before.iter().zip(&self.scratch.after)
+        {
+            sums[0] = sums[0].wrapping_add(after.debits_posted.wrapping_sub(*debits_posted));
+            sums[1] = sums[1].wrapping_add(after.credits_posted.wrapping_sub(*credits_posted));
+            sums[2] = sums[2].wrapping_add(after.debits_pending.wrapping_sub(*debits_pending));
+            sums[3] = sums[3].wrapping_add(after.credits_pending.wrapping_sub(*credits_pending));
         }
         // Hand the list over without copying; the outcome's old buffer becomes the next `after`.
         changes.accounts_updated.clear();
