@@ -113,6 +113,54 @@ impl Account {
     }
 }
 
+/// What a decision changes on an existing account: its counters and flags (id, ledger, code, user data
+/// and timestamp never change). A store updates these columns by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AccountUpdate {
+    /// The account.
+    pub id: AccountId,
+    /// The new `debits_pending`.
+    pub debits_pending: u128,
+    /// The new `debits_posted`.
+    pub debits_posted: u128,
+    /// The new `credits_pending`.
+    pub credits_pending: u128,
+    /// The new `credits_posted`.
+    pub credits_posted: u128,
+    /// The new flags (`CLOSED` and `FROZEN` change).
+    pub flags: AccountFlags,
+}
+
+impl AccountUpdate {
+    /// Applies the update to a copy of the account (e.g. in a cache).
+    pub fn apply_to(&self, account: &mut Account) {
+        debug_assert_eq!(account.id, self.id);
+        account.debits_pending = self.debits_pending;
+        account.debits_posted = self.debits_posted;
+        account.credits_pending = self.credits_pending;
+        account.credits_posted = self.credits_posted;
+        account.flags = self.flags;
+    }
+
+    /// True when this is the state of `account`.
+    pub fn matches(&self, account: &Account) -> bool {
+        *self == AccountUpdate::from(account)
+    }
+}
+
+impl From<&Account> for AccountUpdate {
+    fn from(a: &Account) -> Self {
+        AccountUpdate {
+            id: a.id,
+            debits_pending: a.debits_pending,
+            debits_posted: a.debits_posted,
+            credits_pending: a.credits_pending,
+            credits_posted: a.credits_posted,
+            flags: a.flags,
+        }
+    }
+}
+
 /// The four counters of an account and the balances derived from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Balance {

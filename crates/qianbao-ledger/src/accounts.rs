@@ -6,8 +6,8 @@ use crate::decide::{offset, open_chain_start};
 use crate::state::NO_LIMITS;
 use crate::view::check_limit_set;
 use crate::{
-    Account, AccountFlags, AccountLimit, AccountLimitSet, AccountsOutcome, Changes, CreateAccountResult as R,
-    DebitLimit, LedgerError, LedgerState, LimitUsage, NewAccount,
+    Account, AccountFlags, AccountLimit, AccountLimitSet, AccountUpdate, AccountsOutcome, Changes,
+    CreateAccountResult as R, DebitLimit, LedgerError, LedgerState, LimitUsage, NewAccount,
 };
 
 impl LedgerState {
@@ -105,7 +105,8 @@ impl LedgerState {
         let slot = self.slot(id).ok_or(LedgerError::AccountNotFound(id))?;
         let account = &mut self.accounts[slot as usize].account;
         account.flags = account.flags.set(AccountFlags::FROZEN, frozen);
-        Ok(Changes { accounts_updated: vec![*account], last_timestamp: self.last_timestamp, ..Changes::default() })
+        let update = AccountUpdate::from(&*account);
+        Ok(Changes { accounts_updated: vec![update], last_timestamp: self.last_timestamp, ..Changes::default() })
     }
 
     /// Replaces the debit limits of an account. A slot that keeps its window keeps its usage (so moving a

@@ -178,7 +178,7 @@ pub mod store;
 mod transfer;
 mod view;
 
-pub use account::{Account, AccountBalance, Balance, NewAccount};
+pub use account::{Account, AccountBalance, AccountUpdate, Balance, NewAccount};
 pub use codes::{AccountCode, Ledger, TransferCode};
 pub use error::LedgerError;
 pub use flags::{AccountFlags, TransferFlags};

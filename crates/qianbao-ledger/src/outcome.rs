@@ -4,8 +4,8 @@ use qianbao_core::{AccountId, Timestamp, TransferId};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Account, AccountBalance, AccountLimit, CreateAccountResult, CreateTransferResult, LimitUsage, PendingState,
-    Transfer,
+    Account, AccountBalance, AccountLimit, AccountUpdate, CreateAccountResult, CreateTransferResult, LimitUsage,
+    PendingState, Transfer,
 };
 
 /// A transfer id whose first attempt failed for a state-dependent reason: every later attempt with this
@@ -48,7 +48,7 @@ pub struct Changes {
     pub accounts_created: Vec<Account>,
     /// Accounts whose counters or flags changed, in their final state (update by id). May list an
     /// account whose values a rolled-back chain left as they were.
-    pub accounts_updated: Vec<Account>,
+    pub accounts_updated: Vec<AccountUpdate>,
     /// New transfers in timestamp order (append).
     pub transfers: Vec<Transfer>,
     /// New pending transfers and status changes of pending transfers, in order (upsert by transfer id;

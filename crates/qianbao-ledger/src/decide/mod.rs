@@ -7,8 +7,8 @@ use qianbao_core::{Timestamp, TransferId};
 
 use crate::state::{ExpiryKey, IdEntry, PendingInfo};
 use crate::{
-    Account, AccountBalance, Changes, CreateTransferResult, FailedTransfer, LedgerError, LedgerState, LimitUsage,
-    LimitUsageChange, NewTransfer, TransferFlags, TransfersOutcome,
+    Account, AccountBalance, AccountUpdate, Changes, CreateTransferResult, FailedTransfer, LedgerError, LedgerState,
+    LimitUsage, LimitUsageChange, NewTransfer, TransferFlags, TransfersOutcome,
 };
 
 /// Reusable buffers of a decision (kept in the state so a batch allocates nothing per transfer).
@@ -21,7 +21,7 @@ pub(crate) struct Scratch {
     /// Each touched account as it was before the batch (same order as `touched`).
     pub(crate) before: Vec<[u128; 4]>,
     /// Each touched account as it is now, as of the last flushed chunk (same order as `touched`).
-    pub(crate) after: Vec<Account>,
+    pub(crate) after: Vec<AccountUpdate>,
     /// Account slots touched by the current chunk, whose `after` copy is stale.
     pub(crate) chunk_touched: Vec<u32>,
     /// Account slots whose limit usage the batch changed (may repeat).
@@ -30,20 +30,14 @@ pub(crate) struct Scratch {
     pub(crate) slots: Vec<(u32, u32)>,
 }
 
-/// A placeholder account (overwritten before anyone reads it).
-const VACANT: Account = Account {
+/// A placeholder (overwritten before anyone reads it).
+const VACANT: AccountUpdate = AccountUpdate {
     id: qianbao_core::AccountId::from_u128(0),
     debits_pending: 0,
     debits_posted: 0,
     credits_pending: 0,
     credits_posted: 0,
-    ledger: crate::Ledger::NONE,
     flags: crate::AccountFlags::NONE,
-    code: crate::AccountCode::from_u16(0),
-    user_data_32: 0,
-    timestamp: Timestamp::ZERO,
-    user_data_64: 0,
-    user_data_128: 0,
 };
 
 /// A slot that names no account.
@@ -233,7 +227,7 @@ impl LedgerState {
             self.scratch.touched.push(slot);
             let a = &s.account;
             self.scratch.before.push([a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted]);
-            // Filled in by the chunk's flush; not copied now so as not to read the account's user data.
+            // Filled in by the chunk's flush.
             self.scratch.after.push(VACANT);
         }
         if s.chunk != self.chunk {
@@ -247,7 +241,7 @@ impl LedgerState {
     pub(crate) fn flush_chunk(&mut self) {
         for slot in self.scratch.chunk_touched.drain(..) {
             let s = &self.accounts[slot as usize];
-            self.scratch.after[s.pos as usize] = s.account;
+            self.scratch.after[s.pos as usize] = AccountUpdate::from(&s.account);
         }
         self.next_chunk();
     }

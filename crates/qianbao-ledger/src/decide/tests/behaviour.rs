@@ -187,7 +187,7 @@ fn changes_list_each_touched_account_once_in_its_final_state() {
     let out = s.create_transfers(&[pay(1, 2, 3, 1), pay(2, 3, 2, 1), pay(3, 2, 3, 1)], secs(1)).unwrap();
     let ids: Vec<_> = out.changes.accounts_updated.iter().map(|a| a.id).collect();
     assert_eq!(ids, vec![aid(2), aid(3)]);
-    assert_eq!(out.changes.accounts_updated[0], *s.account(aid(2)).unwrap());
+    assert!(out.changes.accounts_updated[0].matches(s.account(aid(2)).unwrap()));
     assert_eq!(out.changes.transfers.len(), 3);
     assert_eq!(out.created(), 3);
 }
@@ -208,7 +208,7 @@ fn a_frozen_account_can_be_voided_but_not_debited_or_posted() {
     let mut s = two_wallets(1_000);
     assert_eq!(run(&mut s, &[hold(1, 2, 3, 10, 0), hold(2, 2, 3, 10, 0)], secs(1)), vec![R::Ok, R::Ok]);
     let changes = s.set_frozen(aid(2), true).unwrap();
-    assert!(changes.accounts_updated[0].is_frozen());
+    assert!(changes.accounts_updated[0].flags.contains(AF::FROZEN));
     let tries = [NewTransfer::post(tid(3), tid(1), AMOUNT_MAX), NewTransfer::void(tid(4), tid(2)), pay(5, 1, 2, 1)];
     assert_eq!(run(&mut s, &tries, secs(2)), vec![R::DebitAccountFrozen, R::Ok, R::Ok]);
     s.set_frozen(aid(2), false).unwrap();
@@ -281,7 +281,8 @@ fn a_chain_rolled_back_across_chunks_reports_the_accounts_as_they_end() {
     let out = s.create_transfers(&batch, secs(1)).unwrap();
     assert_eq!(out.results[135], R::ExceedsCredits);
     assert_eq!(out.results.iter().filter(|r| r.is_ok()).count(), 220);
-    let reported: Vec<_> = out.changes.accounts_updated.iter().map(|a| (a.id, *a)).collect();
-    assert_eq!(reported, vec![(aid(2), *s.account(aid(2)).unwrap()), (aid(3), *s.account(aid(3)).unwrap())]);
+    let reported = &out.changes.accounts_updated;
+    assert_eq!(reported.len(), 2);
+    assert!(reported[0].matches(s.account(aid(2)).unwrap()) && reported[1].matches(s.account(aid(3)).unwrap()));
     assert_eq!(s.account(aid(3)).unwrap().credits_posted, 220);
 }
