@@ -322,4 +322,47 @@ proptest! {
         assert_eq!(books(&first), books(&second));
         assert_eq!(first.last_timestamp(), second.last_timestamp());
     }
+
+    #[test]
+    fn the_changes_are_everything_a_store_must_write(s in scenario()) {
+        // A model store: rows written only from `Changes`, then compared with the state.
+        let mut state = open(&s);
+        let mut accounts: HashMap<AccountId, Account> = state.accounts().map(|a| (a.id, *a)).collect();
+        let mut transfers: Vec<Transfer> = state.transfers().to_vec();
+        let mut pending: HashMap<TransferId, PendingState> =
+            state.transfers().iter().filter_map(|t| state.pending_state(t.id)).map(|p| (p.transfer_id, p)).collect();
+        let mut usages: HashMap<(AccountId, u8), LimitUsage> = HashMap::new();
+        let mut write = |changes: &Changes| {
+            for a in &changes.accounts_created {
+                assert!(accounts.insert(a.id, *a).is_none());
+            }
+            for u in &changes.accounts_updated {
+                u.apply_to(accounts.get_mut(&u.id).unwrap());
+            }
+            transfers.extend_from_slice(&changes.transfers);
+            for p in &changes.pending {
+                pending.insert(p.transfer_id, *p);
+            }
+            for l in &changes.limit_usages {
+                usages.insert((l.account_id, l.slot), l.usage);
+            }
+        };
+        for ((batch, now), (_, expire, _)) in requests(&s).iter().zip(clock(&s)).zip(&s.batches) {
+            if *expire {
+                write(&state.expire_pending(now).unwrap().changes);
+            }
+            write(&state.create_transfers(batch, now).unwrap().changes);
+        }
+        for a in state.accounts() {
+            assert_eq!(accounts[&a.id], *a);
+            for l in state.limits(a.id) {
+                let written = usages.get(&(a.id, l.limit.slot)).copied().unwrap_or_default();
+                assert_eq!(written, l.usage, "limit usage of {}", a.id);
+            }
+        }
+        assert_eq!(transfers, state.transfers());
+        for t in state.transfers().iter().filter(|t| t.is_pending()) {
+            assert_eq!(pending.get(&t.id).copied(), state.pending_state(t.id));
+        }
+    }
 }
