@@ -15,33 +15,48 @@ fn hash_u128(raw: u128) -> u64 {
     FxBuildHasher.hash_one(raw)
 }
 
-/// Account id → slot in `accounts`.
+/// 32 bits of an id besides its hash, stored beside the position so that a look-up can tell a match
+/// without reading the account (a false match has odds of 2^-32 and is caught by the caller's check).
+fn fingerprint(raw: u128) -> u32 {
+    (raw as u32) ^ ((raw >> 32) as u32) ^ ((raw >> 64) as u32) ^ ((raw >> 96) as u32)
+}
+
+/// Account id → slot in `accounts`, with a fingerprint of the id.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AccountIndex {
-    table: HashTable<u32>,
+    table: HashTable<(u32, u32)>,
 }
 
 impl AccountIndex {
     pub(crate) fn get(&self, id: AccountId, accounts: &[Slot]) -> Option<u32> {
         let raw = id.as_u128();
-        self.table.find(hash_u128(raw), |&s| accounts[s as usize].account.id.as_u128() == raw).copied()
+        self.table.find(hash_u128(raw), |&(s, _)| accounts[s as usize].account.id.as_u128() == raw).map(|e| e.0)
+    }
+
+    /// The slot whose fingerprint matches `id`'s, without reading any account: one cache miss shallower
+    /// than [`AccountIndex::get`]. The caller must check the slot's id (and fall back to `get`).
+    pub(crate) fn candidate(&self, id: AccountId) -> Option<u32> {
+        let raw = id.as_u128();
+        let print = fingerprint(raw);
+        self.table.find(hash_u128(raw), |&(_, f)| f == print).map(|e| e.0)
     }
 
     /// Adds `slot` (already pushed to `accounts`); the id must be new.
     pub(crate) fn insert(&mut self, slot: u32, accounts: &[Slot]) {
         let raw = accounts[slot as usize].account.id.as_u128();
-        self.table.insert_unique(hash_u128(raw), slot, |&s| hash_u128(accounts[s as usize].account.id.as_u128()));
+        let rehash = |&(s, _): &(u32, u32)| hash_u128(accounts[s as usize].account.id.as_u128());
+        self.table.insert_unique(hash_u128(raw), (slot, fingerprint(raw)), rehash);
     }
 
     pub(crate) fn remove(&mut self, slot: u32, accounts: &[Slot]) {
         let raw = accounts[slot as usize].account.id.as_u128();
-        if let Ok(entry) = self.table.find_entry(hash_u128(raw), |&s| s == slot) {
+        if let Ok(entry) = self.table.find_entry(hash_u128(raw), |&(s, _)| s == slot) {
             entry.remove();
         }
     }
 
     pub(crate) fn reserve(&mut self, additional: usize, accounts: &[Slot]) {
-        self.table.reserve(additional, |&s| hash_u128(accounts[s as usize].account.id.as_u128()));
+        self.table.reserve(additional, |&(s, _)| hash_u128(accounts[s as usize].account.id.as_u128()));
     }
 }
 

@@ -153,13 +153,18 @@ impl LedgerState {
     /// the accounts and the id map entries of the transfer and pending ids.
     fn prefetch(&mut self, chunk: &[NewTransfer]) {
         self.scratch.slots.clear();
+        // Candidates by fingerprint: this loop reads only the index, the next one the accounts.
         for t in chunk {
-            let dr = self.slot(t.debit_account_id).unwrap_or(NOT_FOUND);
-            let cr = self.slot(t.credit_account_id).unwrap_or(NOT_FOUND);
+            let dr = self.account_index.candidate(t.debit_account_id).unwrap_or(NOT_FOUND);
+            let cr = self.account_index.candidate(t.credit_account_id).unwrap_or(NOT_FOUND);
             self.scratch.slots.push((dr, cr));
         }
         let mut sink = 0u64;
-        for (t, (dr, cr)) in chunk.iter().zip(&self.scratch.slots) {
+        for (i, t) in chunk.iter().enumerate() {
+            // Confirm each candidate by its id (a fingerprint can match by chance).
+            let (dr, cr) = self.scratch.slots[i];
+            let (dr, cr) = (&self.confirm(dr, t.debit_account_id), &self.confirm(cr, t.credit_account_id));
+            self.scratch.slots[i] = (*dr, *cr);
             for slot in [*dr, *cr] {
                 if let Some(s) = self.accounts.get(slot as usize) {
                     // The first two lines of the slot: bookkeeping and id, then counters and flags.
@@ -181,6 +186,15 @@ impl LedgerState {
             }
         }
         std::hint::black_box(sink);
+    }
+
+    /// `candidate` if it is the slot of `id`, else the slot found by a full look-up.
+    fn confirm(&self, candidate: u32, id: qianbao_core::AccountId) -> u32 {
+        match self.accounts.get(candidate as usize) {
+            Some(s) if s.account.id == id => candidate,
+            _ if candidate == NOT_FOUND => NOT_FOUND,
+            _ => self.slot(id).unwrap_or(NOT_FOUND),
+        }
     }
 
     pub(crate) fn check_batch(&self, len: usize) -> Result<(), LedgerError> {

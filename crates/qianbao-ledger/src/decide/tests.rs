@@ -202,3 +202,14 @@ fn a_failing_link_fails_its_chain_and_an_open_chain_fails() {
     assert_eq!(books(&s).transfers.len(), before.transfers.len() + 1);
     assert!(s.failed_transfer(tid(1005)).is_none() && s.failed_transfer(tid(1006)).is_none());
 }
+
+#[test]
+fn a_fingerprint_match_is_confirmed_by_the_id() {
+    let s = ledger(&[wallet(1, AF::NONE), wallet(2, AF::NONE), wallet(3, AF::NONE)]);
+    let right = s.slot(aid(3)).unwrap();
+    let wrong = s.slot(aid(1)).unwrap();
+    assert_eq!(s.confirm(right, aid(3)), right);
+    assert_eq!(s.confirm(wrong, aid(3)), right, "a false candidate falls back to a full look-up");
+    assert_eq!(s.confirm(wrong, aid(9)), super::NOT_FOUND);
+    assert_eq!(s.confirm(super::NOT_FOUND, aid(9)), super::NOT_FOUND);
+}
