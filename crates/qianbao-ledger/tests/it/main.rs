@@ -4,6 +4,8 @@ mod fees;
 mod qr;
 mod red_packet;
 mod risk;
+mod journeys;
+mod props;
 
 #[test]
 fn error_type_is_displayable() {

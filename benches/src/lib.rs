@@ -1,0 +1,4 @@
+//! Shared pieces of qianbao's benches: deterministic ledger workloads and the backends the throughput
+//! harness drives.
+
+pub mod ledger;

@@ -1,0 +1,407 @@
+//! `create_transfers`: a batch decided in memory, with linked chains undone through an undo log.
+
+mod resolve;
+mod single;
+
+use qianbao_core::{Timestamp, TransferId};
+
+use crate::state::{ExpiryKey, IdEntry, PendingInfo};
+use crate::{
+    Account, AccountBalance, AccountUpdate, Changes, CreateTransferResult, FailedTransfer, LedgerError, LedgerState,
+    LimitUsage, LimitUsageChange, NewTransfer, TransferFlags, TransfersOutcome,
+};
+
+/// Reusable buffers of a decision (kept in the state so a batch allocates nothing per transfer).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scratch {
+    /// Undo entries of the open linked chain, applied in reverse to roll it back.
+    pub(crate) undo: Vec<Undo>,
+    /// Account slots touched by the current batch, in first-touch order.
+    pub(crate) touched: Vec<u32>,
+    /// Each touched account as it was before the batch (same order as `touched`).
+    pub(crate) before: Vec<[u128; 4]>,
+    /// Each touched account as it is now, as of the last flushed chunk (same order as `touched`).
+    pub(crate) after: Vec<AccountUpdate>,
+    /// Account slots touched by the current chunk, whose `after` copy is stale.
+    pub(crate) chunk_touched: Vec<u32>,
+    /// Account slots whose limit usage the batch changed (may repeat).
+    pub(crate) limits_touched: Vec<u32>,
+    /// The debit and credit account slots of the current chunk's requests (`NOT_FOUND` if unknown).
+    pub(crate) slots: Vec<(u32, u32)>,
+}
+
+/// A placeholder (overwritten before anyone reads it).
+const VACANT: AccountUpdate = AccountUpdate {
+    id: qianbao_core::AccountId::from_u128(0),
+    debits_pending: 0,
+    debits_posted: 0,
+    credits_pending: 0,
+    credits_posted: 0,
+    flags: crate::AccountFlags::NONE,
+};
+
+/// A slot that names no account.
+pub(crate) const NOT_FOUND: u32 = u32::MAX;
+
+/// Requests are decided in chunks: first every lookup of a chunk (independent of each other, so the
+/// processor overlaps their cache misses), then the decisions, which find what they need in cache.
+const CHUNK: usize = 128;
+
+/// One step to undo.
+#[derive(Debug, Clone)]
+pub(crate) enum Undo {
+    Account { slot: u32, before: Account },
+    Limit { set: u32, position: u8, before: LimitUsage },
+    TransferPushed,
+    PendingInserted { index: u32, expiry: Option<ExpiryKey> },
+    PendingChanged { index: u32, before: PendingInfo, expiry: Option<ExpiryKey> },
+}
+
+/// Where a linked chain started, to roll it back.
+struct ChainMark {
+    start: usize,
+    transfers: usize,
+    pending: usize,
+    balances: usize,
+}
+
+impl LedgerState {
+    /// Decides a batch of transfers: one result per request (see [`CreateTransferResult`] for the codes and
+    /// their precedence) and the [`Changes`] to persist. The state is updated in place: a complete state
+    /// is then the new ledger; a view is discarded after its store wrote the changes.
+    ///
+    /// `now` comes from the injected clock; the `i`-th request gets the timestamp
+    /// `max(now, last_timestamp + 1) + i` nanoseconds, so timestamps strictly increase.
+    pub fn create_transfers(&mut self, batch: &[NewTransfer], now: Timestamp) -> Result<TransfersOutcome, LedgerError> {
+        let mut out = TransfersOutcome::default();
+        self.create_transfers_into(batch, now, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`LedgerState::create_transfers`] into a reused outcome (cleared first), so that a hot loop does
+    /// not allocate.
+    pub fn create_transfers_into(
+        &mut self,
+        batch: &[NewTransfer],
+        now: Timestamp,
+        out: &mut TransfersOutcome,
+    ) -> Result<(), LedgerError> {
+        out.results.clear();
+        out.changes.clear();
+        self.check_batch(batch.len())?;
+        if !self.complete {
+            let needs = self.needs_for_transfers(batch);
+            if !needs.is_empty() {
+                return Err(LedgerError::NotLoaded {
+                    accounts: needs.accounts.len(),
+                    transfers: needs.transfers.len(),
+                });
+            }
+        }
+        let base = self.next_timestamps(now, batch.len())?;
+        self.begin_batch();
+        let open_from = open_chain_start(batch.iter().map(|t| t.flags.contains(TransferFlags::LINKED)));
+        let mut chain: Option<ChainMark> = None;
+        let mut chain_failed = false;
+        for (i, t) in batch.iter().enumerate() {
+            if i % CHUNK == 0 {
+                self.flush_chunk();
+                self.prefetch(&batch[i..batch.len().min(i + CHUNK)]);
+            }
+            let slots = self.scratch.slots[i % CHUNK];
+            let ts = offset(base, i);
+            let linked = t.flags.contains(TransferFlags::LINKED);
+            let result = if i >= open_from {
+                if i + 1 == batch.len() {
+                    CreateTransferResult::LinkedEventChainOpen
+                } else {
+                    CreateTransferResult::LinkedEventFailed
+                }
+            } else {
+                if linked && chain.is_none() {
+                    chain = Some(self.chain_mark(i, &out.changes));
+                }
+                if chain_failed {
+                    CreateTransferResult::LinkedEventFailed
+                } else {
+                    let r = self.create_transfer(t, slots, ts, chain.is_some(), &mut out.changes);
+                    if !r.is_ok() {
+                        if let Some(mark) = &chain {
+                            self.rollback(mark, &mut out.changes);
+                            out.results[mark.start..i].fill(CreateTransferResult::LinkedEventFailed);
+                            chain_failed = true;
+                        }
+                        if r.is_transient() {
+                            self.remember_failed(t.id, r, ts, &mut out.changes);
+                        }
+                    }
+                    r
+                }
+            };
+            out.results.push(result);
+            if !linked {
+                chain = None;
+                chain_failed = false;
+            }
+        }
+        let last = if batch.is_empty() { self.last_timestamp } else { offset(base, batch.len() - 1) };
+        self.finish_batch(&mut out.changes, last);
+        Ok(())
+    }
+
+    /// Resolves the account slots of a chunk of requests and pulls into cache what deciding them reads:
+    /// the accounts and the id map entries of the transfer and pending ids.
+    fn prefetch(&mut self, chunk: &[NewTransfer]) {
+        self.scratch.slots.clear();
+        // Candidates by fingerprint: this loop reads only the index, the next one the accounts.
+        for t in chunk {
+            let dr = self.account_index.candidate(t.debit_account_id).unwrap_or(NOT_FOUND);
+            let cr = self.account_index.candidate(t.credit_account_id).unwrap_or(NOT_FOUND);
+            self.scratch.slots.push((dr, cr));
+        }
+        let mut sink = 0u64;
+        for (i, t) in chunk.iter().enumerate() {
+            // Confirm each candidate by its id (a fingerprint can match by chance).
+            let (dr, cr) = self.scratch.slots[i];
+            let (dr, cr) = (&self.confirm(dr, t.debit_account_id), &self.confirm(cr, t.credit_account_id));
+            self.scratch.slots[i] = (*dr, *cr);
+            for slot in [*dr, *cr] {
+                if let Some(s) = self.accounts.get(slot as usize) {
+                    // The first two lines of the slot: bookkeeping and id, then counters and flags.
+                    sink ^= u64::from(s.epoch) ^ u64::from(s.account.flags.bits());
+                }
+            }
+            sink ^= u64::from(self.id_entry(t.id).is_some());
+            if t.pending_id.as_u128() != 0
+                && let Some(IdEntry::Transfer(p)) = self.id_entry(t.pending_id)
+            {
+                // A post or void reads the pending transfer, its state and its accounts.
+                let pending = &self.transfers[p as usize];
+                sink ^= self.pending[p as usize].map_or(0, |i| u64::from(i.limit_slots));
+                for id in [pending.debit_account_id, pending.credit_account_id] {
+                    if let Some(s) = self.slot(id) {
+                        sink ^= self.accounts[s as usize].account.credits_posted as u64;
+                    }
+                }
+            }
+        }
+        std::hint::black_box(sink);
+    }
+
+    /// `candidate` if it is the slot of `id`, else the slot found by a full look-up.
+    fn confirm(&self, candidate: u32, id: qianbao_core::AccountId) -> u32 {
+        match self.accounts.get(candidate as usize) {
+            Some(s) if s.account.id == id => candidate,
+            _ if candidate == NOT_FOUND => NOT_FOUND,
+            _ => self.slot(id).unwrap_or(NOT_FOUND),
+        }
+    }
+
+    pub(crate) fn check_batch(&self, len: usize) -> Result<(), LedgerError> {
+        if len > crate::BATCH_EVENTS_MAX {
+            return Err(LedgerError::BatchTooLarge { len, max: crate::BATCH_EVENTS_MAX });
+        }
+        Ok(())
+    }
+
+    /// The first timestamp of a batch of `len` events: `max(now, last + 1)`, checked so that the whole
+    /// batch fits.
+    pub(crate) fn next_timestamps(&self, now: Timestamp, len: usize) -> Result<Timestamp, LedgerError> {
+        let after_last = self.last_timestamp.unix_nanos().checked_add(1).ok_or(LedgerError::TimestampOverflow)?;
+        let base = now.unix_nanos().max(after_last);
+        let len = u64::try_from(len).map_err(|_| LedgerError::TimestampOverflow)?;
+        base.checked_add(len).ok_or(LedgerError::TimestampOverflow)?;
+        Ok(Timestamp::from_unix_nanos(base))
+    }
+
+    /// Starts a batch: a new epoch marks which accounts it touches.
+    pub(crate) fn begin_batch(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            // After 2^32 batches the marks could collide with an old epoch: clear them once.
+            self.accounts.iter_mut().for_each(|s| s.epoch = 0);
+            self.epoch = 1;
+        }
+        self.scratch.touched.clear();
+        self.scratch.before.clear();
+        self.scratch.after.clear();
+        self.scratch.chunk_touched.clear();
+        self.scratch.limits_touched.clear();
+        self.scratch.undo.clear();
+        self.next_chunk();
+    }
+
+    /// Marks an account as about to change: on its first change in the batch a copy of it as it was is
+    /// kept; on its first change in the chunk it is listed for the chunk's flush.
+    pub(crate) fn touch(&mut self, slot: u32) {
+        let s = &mut self.accounts[slot as usize];
+        if s.epoch != self.epoch {
+            s.epoch = self.epoch;
+            s.pos = self.scratch.touched.len() as u32;
+            self.scratch.touched.push(slot);
+            let a = &s.account;
+            self.scratch.before.push([a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted]);
+            // Filled in by the chunk's flush.
+            self.scratch.after.push(VACANT);
+        }
+        if s.chunk != self.chunk {
+            s.chunk = self.chunk;
+            self.scratch.chunk_touched.push(slot);
+        }
+    }
+
+    /// Copies the accounts the current chunk changed into `after` while they are still in cache, and
+    /// starts a new chunk.
+    pub(crate) fn flush_chunk(&mut self) {
+        for slot in self.scratch.chunk_touched.drain(..) {
+            let s = &self.accounts[slot as usize];
+            self.scratch.after[s.pos as usize] = AccountUpdate::from(&s.account);
+        }
+        self.next_chunk();
+    }
+
+    fn next_chunk(&mut self) {
+        self.chunk = self.chunk.wrapping_add(1);
+        if self.chunk == 0 {
+            // After 2^32 chunks the marks could collide with an old chunk: clear them once.
+            self.accounts.iter_mut().for_each(|s| s.chunk = 0);
+            self.chunk = 1;
+        }
+    }
+
+    /// Ends a batch: lists the touched accounts and limit usages, checks that the batch's postings balance
+    /// and records the last timestamp.
+    pub(crate) fn finish_batch(&mut self, changes: &mut Changes, last: Timestamp) {
+        self.flush_chunk();
+        let mut sums = [0u128; 4];
+        for ([debits_pending, debits_posted, credits_pending, credits_posted], after) in
+            self.scratch.before.iter().zip(&self.scratch.after)
+        {
+            sums[0] = sums[0].wrapping_add(after.debits_posted.wrapping_sub(*debits_posted));
+            sums[1] = sums[1].wrapping_add(after.credits_posted.wrapping_sub(*credits_posted));
+            sums[2] = sums[2].wrapping_add(after.debits_pending.wrapping_sub(*debits_pending));
+            sums[3] = sums[3].wrapping_add(after.credits_pending.wrapping_sub(*credits_pending));
+        }
+        // Hand the list over without copying; the outcome's old buffer becomes the next `after`.
+        changes.accounts_updated.clear();
+        std::mem::swap(&mut changes.accounts_updated, &mut self.scratch.after);
+        self.scratch.limits_touched.sort_unstable();
+        self.scratch.limits_touched.dedup();
+        for slot in &self.scratch.limits_touched {
+            let Some(set) = self.limits_of_slot(*slot) else { continue };
+            let account_id = self.accounts[*slot as usize].account.id;
+            for l in &self.limit_sets[set as usize] {
+                changes.limit_usages.push(LimitUsageChange { account_id, slot: l.limit.slot, usage: l.usage });
+            }
+        }
+        assert!(sums[0] == sums[1], "ledger invariant: the batch's posted debits and credits do not balance");
+        assert!(sums[2] == sums[3], "ledger invariant: the batch's pending debits and credits do not balance");
+        self.last_timestamp = self.last_timestamp.max(last);
+        changes.last_timestamp = self.last_timestamp;
+    }
+
+    fn chain_mark(&mut self, start: usize, changes: &Changes) -> ChainMark {
+        self.scratch.undo.clear();
+        ChainMark {
+            start,
+            transfers: changes.transfers.len(),
+            pending: changes.pending.len(),
+            balances: changes.balances.len(),
+        }
+    }
+
+    fn rollback(&mut self, mark: &ChainMark, changes: &mut Changes) {
+        while let Some(step) = self.scratch.undo.pop() {
+            self.undo(step);
+        }
+        changes.transfers.truncate(mark.transfers);
+        changes.pending.truncate(mark.pending);
+        changes.balances.truncate(mark.balances);
+    }
+
+    fn undo(&mut self, step: Undo) {
+        match step {
+            Undo::Account { slot, before } => {
+                self.touch(slot);
+                self.accounts[slot as usize].account = before;
+            }
+            Undo::Limit { set, position, before } => {
+                self.limit_sets[set as usize][usize::from(position)].usage = before;
+            }
+            Undo::TransferPushed => {
+                if let Some(t) = self.transfers.last() {
+                    self.ids.remove(t.id, IdEntry::Transfer(self.transfers.len() as u32 - 1));
+                    self.transfers.pop();
+                    self.pending.pop();
+                }
+            }
+            Undo::PendingInserted { index, expiry } => {
+                self.pending[index as usize] = None;
+                if let Some(key) = expiry {
+                    self.expiry.remove(&key);
+                }
+            }
+            Undo::PendingChanged { index, before, expiry } => {
+                self.pending[index as usize] = Some(before);
+                if let Some(key) = expiry {
+                    self.expiry.insert(key);
+                }
+            }
+        }
+    }
+
+    fn remember_failed(&mut self, id: TransferId, result: CreateTransferResult, ts: Timestamp, changes: &mut Changes) {
+        let failed = FailedTransfer { id, result, timestamp: ts };
+        self.push_failed(failed);
+        changes.failed.push(failed);
+    }
+
+    /// Records a balance snapshot if the account keeps history.
+    pub(crate) fn snapshot(&self, slot: u32, ts: Timestamp, changes: &mut Changes) {
+        let a = &self.accounts[slot as usize].account;
+        if a.flags.contains(crate::AccountFlags::HISTORY) {
+            changes.balances.push(AccountBalance { account_id: a.id, timestamp: ts, balance: a.balance() });
+        }
+    }
+}
+
+/// The index from which the batch's last chain is open (its last event has `LINKED`), or `usize::MAX`.
+pub(crate) fn open_chain_start(linked: impl DoubleEndedIterator<Item = bool> + ExactSizeIterator) -> usize {
+    let len = linked.len();
+    let mut flags = linked.rev();
+    if flags.next() != Some(true) {
+        return usize::MAX;
+    }
+    let mut start = len - 1;
+    for l in flags {
+        if !l {
+            break;
+        }
+        start -= 1;
+    }
+    start
+}
+
+/// `base + i` nanoseconds (the caller checked the batch fits).
+pub(crate) fn offset(base: Timestamp, i: usize) -> Timestamp {
+    Timestamp::from_unix_nanos(base.unix_nanos() + i as u64)
+}
+
+/// `a + b` after the checks proved it cannot overflow; a failure is a bug, and crashing beats persisting it.
+pub(crate) fn add(a: u128, b: u128) -> u128 {
+    match a.checked_add(b) {
+        Some(v) => v,
+        None => panic!("ledger invariant: a counter overflowed after the overflow checks passed"),
+    }
+}
+
+/// `a - b` where `a >= b` is an invariant (pending amounts never go negative).
+pub(crate) fn sub(a: u128, b: u128) -> u128 {
+    match a.checked_sub(b) {
+        Some(v) => v,
+        None => panic!("ledger invariant: a pending counter would go negative"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
