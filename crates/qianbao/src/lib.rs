@@ -52,6 +52,7 @@
 //! let me = session.caller();
 //!
 //! // Real-name verification by ID card, with its SMS code; an operator approves it.
+//! clock.advance(std::time::Duration::from_secs(61)); // codes to one phone are a minute apart
 //! let challenge = wallet.request_real_name_code(&me).await?;
 //! let code = testing::last_code_to(&outbox, &phone).unwrap();
 //! let request = IdCardRequest {
@@ -69,8 +70,8 @@
 //! let pay = PaymentPassword::parse("815926")?;
 //! wallet.set_payment_password(&me, &pay).await?;
 //! let key = DeviceKey::generate(entropy.as_ref());
+//! clock.advance(std::time::Duration::from_secs(61));
 //! let challenge = wallet.request_certificate_code(&me).await?;
-//! clock.advance(std::time::Duration::from_secs(61)); // codes to one phone are a minute apart
 //! let code = testing::last_code_to(&outbox, &phone).unwrap();
 //! let issued = wallet
 //!     .issue_certificate(&me, CertificateRequest {
