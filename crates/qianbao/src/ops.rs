@@ -39,11 +39,13 @@ impl Operator {
     }
 
     /// A user's account.
+    #[tracing::instrument(skip_all, fields(operator = %self.name, user = %user))]
     pub async fn user(&self, user: UserId) -> Result<User, WalletError> {
         Ok(self.wallet.inner.identity.user(user).await?)
     }
 
     /// Submitted real-name applications waiting for review, oldest first.
+    #[tracing::instrument(skip_all, fields(operator = %self.name))]
     pub async fn review_queue(&self, limit: u32) -> Result<Vec<Application>, WalletError> {
         Ok(self.wallet.inner.identity.review_queue(limit).await?)
     }
@@ -62,6 +64,7 @@ impl Operator {
     }
 
     /// Records an in-person check of the user's documents (one more verification channel).
+    #[tracing::instrument(skip_all, fields(operator = %self.name, user = %user))]
     pub async fn record_in_person_verification(&self, user: UserId) -> Result<AccountClass, WalletError> {
         Ok(self.wallet.inner.identity.record_in_person_verification(user, &self.name, CTX).await?)
     }
@@ -85,8 +88,11 @@ impl Operator {
     /// payment code and session is revoked at once. The user is notified.
     #[tracing::instrument(skip_all, fields(operator = %self.name, user = %user))]
     pub async fn ban(&self, user: UserId, reason: &str) -> Result<User, WalletError> {
-        let u = self.status(user, StatusAction::Ban, reason).await?;
+        self.user(user).await?;
+        // Revoke first: should the ban then fail, the account has fewer credentials, never a ban with
+        // live ones. Revocation is idempotent, so a retry completes it.
         self.wallet.revoke_everything(user, RevocationReason::PrivilegeWithdrawn, CTX).await?;
+        let u = self.status(user, StatusAction::Ban, reason).await?;
         self.wallet.notify_user(user, Notice::AccountBanned).await;
         Ok(u)
     }
@@ -132,6 +138,7 @@ impl Operator {
     }
 
     /// A page of one user's audit trail, newest first.
+    #[tracing::instrument(skip_all, fields(operator = %self.name, user = %user))]
     pub async fn audit_for_user(
         &self,
         user: UserId,
@@ -142,6 +149,7 @@ impl Operator {
     }
 
     /// A page of the whole trail, newest first.
+    #[tracing::instrument(skip_all, fields(operator = %self.name))]
     pub async fn audit_recent(&self, cursor: Option<AuditCursor>, limit: u32) -> Result<AuditPage, WalletError> {
         Ok(self.wallet.inner.identity.audit_recent(cursor, limit).await?)
     }

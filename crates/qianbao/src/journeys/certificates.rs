@@ -219,6 +219,7 @@ impl Wallet {
     }
 
     /// The CRLs in PEM, one after another (what a CRL distribution point serves).
+    #[tracing::instrument(skip_all)]
     pub async fn crl_pem(&self) -> Result<String, WalletError> {
         Ok(self.crl().await?.iter().map(SignedCrl::pem).collect())
     }

@@ -72,3 +72,10 @@ async fn errors_classify_and_have_codes() {
     assert_eq!(WalletError::Frozen.code(), "frozen");
     assert!(!WalletError::Config("x".into()).is_rejection());
 }
+
+#[test]
+fn a_wallet_is_send_sync_and_cheap_to_clone() {
+    fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync_clone::<Wallet>();
+    assert_send_sync_clone::<Operator>();
+}

@@ -285,6 +285,8 @@ async fn refresh_rotates_and_logout_ends_the_device_session() {
         let p = phone(PHONE);
         env.register(&p).await;
         let s = env.session(&p, 1).await;
+        let shown = format!("{s:?} {:?}", s.caller());
+        assert!(!shown.contains(s.tokens.access_token.expose()) && !shown.contains(s.tokens.refresh_token.expose()));
         let fresh = env.wallet.refresh(s.tokens.refresh_token.expose(), None).await.unwrap();
         let me = Caller::of(&fresh);
         assert!(env.wallet.profile(&me).await.is_ok());
