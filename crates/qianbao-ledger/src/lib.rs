@@ -199,12 +199,14 @@ mod test_support;
 // payments building blocks
 pub mod bank;
 pub mod fee;
+pub mod payments;
 pub mod qr;
 pub mod redpacket;
 pub mod risk;
 
 pub use bank::{BankAdapter, BankError, ScriptedBank};
 pub use fee::{FeeError, FeeSchedule};
+pub use payments::{LedgerPort, MemoryLedger, PaymentError, Payments, PaymentsDb};
 pub use qr::{QrCodec, QrError};
 pub use redpacket::{RedPacket, RedPacketError};
 pub use risk::{RiskConfig, RiskDecision, RiskError};

@@ -1,11 +1,11 @@
 //! Integration tests of qianbao-ledger through its public API.
 
 mod fees;
+mod journeys;
+mod props;
 mod qr;
 mod red_packet;
 mod risk;
-mod journeys;
-mod props;
 
 #[test]
 fn error_type_is_displayable() {
