@@ -175,10 +175,11 @@ impl<L: LedgerPort> Payments<L> {
         CaseEvent { at: self.now(), kind: kind.into(), actor: actor.trim().into(), detail }
     }
 
-    /// Turns an action into a recorded resolution, with a fresh id for the money it moves (so a
-    /// resolution refused once can be tried again).
+    /// Turns an action into a recorded resolution, with a fresh random id for the money it moves
+    /// (so a resolution refused once can be tried again).
     async fn plan_resolution(&self, case: &Case, action: CaseAction) -> Result<Resolution, PaymentError> {
-        let nonce = self.now().unix_nanos().to_be_bytes();
+        let mut nonce = [0u8; 16];
+        self.entropy.fill(&mut nonce);
         let money_id = PaymentId::from_u128(self.keys.ids.derive("case-resolution", &[&case.id.to_bytes(), &nonce]));
         let original = match case.payment {
             Some(p) => Some(self.payment(p).await?),

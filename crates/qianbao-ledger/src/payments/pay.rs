@@ -283,8 +283,15 @@ impl<L: LedgerPort> Payments<L> {
     #[instrument(skip(self), err)]
     pub async fn release_review(&self, id: PaymentId) -> Result<Payment, PaymentError> {
         let p = self.held_for_review(id, "release").await?;
-        if p.state == PaymentState::Completed {
-            return Ok(p);
+        match &p.state {
+            PaymentState::Completed => return Ok(p),
+            PaymentState::Cancelled { cancel: CancelReason::HoldExpired } => {
+                return Err(PaymentError::HoldExpired { payment: id });
+            }
+            PaymentState::Cancelled { .. } => {
+                return Err(PaymentError::wrong_state(id, &p.state, "release", "held_review"));
+            }
+            _ => {}
         }
         match self.resolve_hold(&p, true, PaymentState::Completed, None).await {
             Err(PaymentError::LedgerRefused { result: CreateTransferResult::PendingTransferExpired, .. }) => {
@@ -299,8 +306,10 @@ impl<L: LedgerPort> Payments<L> {
     #[instrument(skip(self, note), err)]
     pub async fn reject_review(&self, id: PaymentId, note: &str) -> Result<Payment, PaymentError> {
         let p = self.held_for_review(id, "reject").await?;
-        if matches!(p.state, PaymentState::Cancelled { .. }) {
-            return Ok(p);
+        match &p.state {
+            PaymentState::Cancelled { .. } => return Ok(p),
+            PaymentState::Completed => return Err(PaymentError::wrong_state(id, &p.state, "reject", "held_review")),
+            _ => {}
         }
         let to = PaymentState::Cancelled { cancel: CancelReason::ReviewRejected { note: note.to_owned() } };
         match self.resolve_hold(&p, false, to, None).await {

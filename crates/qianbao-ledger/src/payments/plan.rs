@@ -53,8 +53,10 @@ pub(crate) fn payment_legs(
     Ok(legs)
 }
 
-/// The legs of a refund of `amount` returning `fee_refund` of the fee: the payee of the original
-/// payment pays the payer back, and fee income returns the fee to whoever bore it.
+/// The legs of a refund of `amount` returning `fee_refund` of the fee: fee income returns the fee to
+/// whoever bore it, and the payee of the original payment pays the payer back. The fee comes first in
+/// the chain, so a merchant that bore the fee has it back before it pays the refund (it received the
+/// amount less the fee).
 pub(crate) fn refund_legs(
     ids: &IdDeriver,
     subject: u128,
@@ -64,7 +66,7 @@ pub(crate) fn refund_legs(
     fee_refund: Money,
 ) -> Result<Vec<Leg>, PaymentError> {
     positive("refund", amount)?;
-    let mut legs = vec![leg(ids, subject, 0, original.payee, original.payer, amount, TransferCode::REFUND)];
+    let mut legs = Vec::with_capacity(2);
     if fee_refund.is_positive() {
         let to = match bearer {
             FeeBearer::Payer => original.payer,
@@ -72,6 +74,7 @@ pub(crate) fn refund_legs(
         };
         legs.push(leg(ids, subject, 1, original.fee_income, to, fee_refund, TransferCode::REFUND));
     }
+    legs.push(leg(ids, subject, 0, original.payee, original.payer, amount, TransferCode::REFUND));
     Ok(legs)
 }
 
@@ -201,7 +204,7 @@ mod tests {
         assert_eq!(posts, resolve_chain(&ids, 7, &legs, true), "deterministic");
         assert_ne!(ids_of(&posts), ids_of(&resolve_chain(&ids, 7, &legs, false)));
         let refund = refund_legs(&ids, 8, parties(), FeeBearer::Payee, cny(50), cny(1)).unwrap();
-        assert_eq!((refund[0].debit, refund[0].credit), (parties().payee, parties().payer));
-        assert_eq!((refund[1].debit, refund[1].credit), (parties().fee_income, parties().payee));
+        assert_eq!((refund[0].debit, refund[0].credit), (parties().fee_income, parties().payee));
+        assert_eq!((refund[1].debit, refund[1].credit), (parties().payee, parties().payer));
     }
 }

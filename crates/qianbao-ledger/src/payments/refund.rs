@@ -12,6 +12,7 @@ use qianbao_core::{Money, Timestamp};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
+use super::fees::fee_product;
 use super::ids::{IdempotencyKey, MerchantId, PaymentId};
 use super::model::{AccountKind, Owner, Payment, PaymentKind, PaymentState};
 use super::plan::{Parties, positive, refund_legs};
@@ -44,6 +45,9 @@ impl<L: LedgerPort> Payments<L> {
         let requester = Owner::Merchant(request.merchant);
         let id = PaymentId::from_u128(self.keys.ids.subject("refund", &requester.to_bytes(), &request.key));
         let original = self.payment(request.payment).await?;
+        if matches!(original.kind, PaymentKind::Refund | PaymentKind::Reversal) {
+            return Err(PaymentError::RefundOfRefund(original.id));
+        }
         if original.payee != requester {
             return Err(PaymentError::NotPayee(original.id));
         }
@@ -104,10 +108,11 @@ impl<L: LedgerPort> Payments<L> {
             payee: source.unwrap_or(principal.credit),
             fee_income: self.system_account(AccountKind::FeeIncome, currency)?,
         };
-        // A reversal returns the amount only; a refund returns the fee by the schedule's rule.
-        let fee_refund = match kind {
-            PaymentKind::Refund => self.config.setup(currency)?.fees.fee_refund(
-                FeeProduct::Payment,
+        // The fee comes back by the schedule's rule to whoever bore it — unless the money comes from
+        // suspense (the operator advances it and the counterparty keeps what it received).
+        let fee_refund = match source {
+            None => self.config.setup(currency)?.fees.fee_refund(
+                fee_product(original.kind).unwrap_or(FeeProduct::Payment),
                 &FeeRefund {
                     amount_paid: original.amount,
                     fee_charged: original.fee,
@@ -116,7 +121,7 @@ impl<L: LedgerPort> Payments<L> {
                     refund: amount,
                 },
             )?,
-            _ => Money::zero(currency),
+            Some(_) => Money::zero(currency),
         };
         let legs = refund_legs(&self.keys.ids, id.as_u128(), parties, original.fee_bearer, amount, fee_refund)?;
         let legs = legs.into_iter().map(|mut l| {

@@ -12,3 +12,4 @@ fn error_type_is_displayable() {
     let e = qianbao_ledger::LedgerError::Store(qianbao_store::StoreError::not_found("x"));
     assert!(e.to_string().starts_with("storage failed"));
 }
+mod payments;

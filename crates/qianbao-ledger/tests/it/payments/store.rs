@@ -1,0 +1,1 @@
+//! The payments store's conformance suite.
