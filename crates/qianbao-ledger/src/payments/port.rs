@@ -25,7 +25,9 @@ pub trait LedgerPort: Send + Sync {
         accounts: &[NewAccount],
     ) -> impl Future<Output = Result<Vec<CreateAccountResult>, LedgerError>> + Send;
 
-    /// Creates transfers: one result per request, in order (`exists` for an identical retry).
+    /// Creates transfers: one result per request, in order (`exists` for an identical retry). Results
+    /// are the engine's: an `exists` fails the rest of its linked chain, so a chain applied before
+    /// answers `exists` for its first event and `linked_event_failed` for the others.
     fn create_transfers(
         &self,
         transfers: &[NewTransfer],

@@ -210,13 +210,45 @@ impl<L: LedgerPort> Payments<L> {
     // ---- shared steps ----
 
     /// Submits one linked chain and reads its results: `Ok` when every transfer exists now.
+    ///
+    /// A retried chain that was applied before answers `exists` for its first event and
+    /// `linked_event_failed` for the others (an `exists` fails a chain, as in TigerBeetle): then the
+    /// chain's transfers are looked up, and the chain counts as created when all of them exist.
     pub(crate) async fn submit(
         &self,
         batch: &[NewTransfer],
         accounts: &[(AccountId, AccountId)],
     ) -> Result<(), PaymentError> {
+        use crate::CreateTransferResult as R;
         let results = self.ledger.create_transfers(batch).await?;
+        let replayed = results.contains(&R::Exists)
+            && results.iter().all(|r| matches!(r, R::Ok | R::Exists | R::LinkedEventFailed));
+        if replayed && results.len() == batch.len() {
+            let ids = ids_of(batch);
+            if self.ledger.lookup_transfers(&ids).await?.len() == ids.len() {
+                return Ok(());
+            }
+        }
         check_results(&ids_of(batch), accounts, &results)
+    }
+
+    /// Forgets a recorded payment the ledger refused — after checking that none of its transfers
+    /// exists (a pair check across the boundary: money that moved is never forgotten).
+    async fn forget_refused(&self, p: &Payment) -> Result<(), PaymentError> {
+        let existing = self.ledger.lookup_transfers(&p.transfer_ids()).await?;
+        if !existing.is_empty() {
+            return Err(PaymentError::Corrupt(format!(
+                "payment {} was refused but {} of its transfers exist",
+                p.id,
+                existing.len()
+            )));
+        }
+        if p.refund_of.is_some() {
+            self.store.release_refund(p).await?;
+        } else {
+            self.store.delete_submitting(p.id).await?;
+        }
+        Ok(())
     }
 
     /// Finishes a payment recorded as `submitting`: submits its chain (a retry gets `exists`), then
@@ -226,11 +258,7 @@ impl<L: LedgerPort> Payments<L> {
         let batch = chain(&p.legs, p.pending, p.hold_timeout_secs, p.id.as_u128());
         if let Err(e) = self.submit(&batch, &leg_accounts(&p.legs)).await {
             if e.is_ledger_refusal() {
-                if p.refund_of.is_some() {
-                    self.store.release_refund(&p).await?;
-                } else {
-                    self.store.delete_submitting(p.id).await?;
-                }
+                self.forget_refused(&p).await?;
             }
             return Err(e);
         }

@@ -8,6 +8,7 @@ mod cases;
 mod port;
 mod products;
 mod props;
+mod recovery;
 mod rejections;
 mod store;
 

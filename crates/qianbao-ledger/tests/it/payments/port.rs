@@ -44,6 +44,14 @@ pub async fn conformance<L: LedgerPort>(ledger: &L, advance: impl Fn(Duration)) 
     assert_eq!(ledger.create_transfers(&[t(11, 2, 3, 101)]).await.unwrap(), [R::ExceedsCredits]);
     assert_eq!(ledger.create_transfers(&[t(11, 2, 3, 1)]).await.unwrap(), [R::IdAlreadyFailed]);
 
+    // A chain applied before answers `exists` first; an `exists` fails the rest of a chain.
+    let paid = [t(14, 1, 2, 5).with_flags(TransferFlags::LINKED), t(15, 1, 2, 5)];
+    assert_eq!(ledger.create_transfers(&paid).await.unwrap(), [R::Ok, R::Ok]);
+    assert_eq!(ledger.create_transfers(&paid).await.unwrap(), [R::Exists, R::LinkedEventFailed]);
+    assert_eq!(ledger.lookup_transfers(&[tid(14), tid(15)]).await.unwrap().len(), 2);
+    let back = [t(16, 2, 1, 5).with_flags(TransferFlags::LINKED), t(17, 2, 1, 5)];
+    assert_eq!(ledger.create_transfers(&back).await.unwrap(), [R::Ok, R::Ok]);
+
     // A linked chain is all-or-nothing, and the failing event keeps its own result.
     let chain = [t(12, 2, 3, 60).with_flags(TransferFlags::LINKED), t(13, 2, 3, 60)];
     assert_eq!(ledger.create_transfers(&chain).await.unwrap(), [R::LinkedEventFailed, R::ExceedsCredits]);
