@@ -3,6 +3,9 @@
 //! Everything here runs against a [`LedgerPort`] made by [`ledger_for`]: today the in-memory
 //! [`MemoryLedger`]; a durable ledger plugs in by changing that one function (its tests then run
 //! every product, rejection, property and conformance test on it).
+//!
+//! Amounts are written in fen grouped as yuan and fen (`100_00` is CNY 100.00).
+#![allow(clippy::inconsistent_digit_grouping)]
 
 mod cases;
 mod port;
