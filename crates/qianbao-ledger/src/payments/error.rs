@@ -17,7 +17,7 @@ use crate::{CreateAccountResult, CreateTransferResult, LedgerError};
 /// from the engine's result codes), by the building blocks (fees, red packets, QR codes, risk) and by
 /// the payments layer itself (over-refund, duplicate claim, unknown merchant); idempotency conflicts;
 /// storage and ledger failures; and bank failures. On every refusal nothing moved and the payments
-/// store holds what it held before (except the record of a risk decision that blocked a payment).
+/// store holds what it held before (except the record of the risk decision made on the request).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PaymentError {

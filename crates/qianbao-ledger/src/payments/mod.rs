@@ -48,6 +48,16 @@
 //! it converges. When the ledger *refuses* a recorded payment, the record is removed (a refund gives
 //! its reservation back): a refusal leaves the payments store as it was.
 //!
+//! # Known limits
+//!
+//! - A free fee allowance is read when a request is quoted and counted when it completes: two
+//!   requests of one user at the same moment can both use its last free part.
+//! - A claim whose transfer the ledger refuses (the receiver's wallet closed) gives its share back to
+//!   the sender at expiry; if the packet had already been returned, that share stays in escrow for an
+//!   operator.
+//! - A bank movement confirmed by the bank whose post the ledger then refuses (the wallet was
+//!   closed meanwhile) stays held; reconciliation logs it at every pass until an operator acts.
+//!
 //! # Example
 //!
 //! ```

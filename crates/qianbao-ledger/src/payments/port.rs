@@ -17,7 +17,7 @@ use crate::{
 
 /// What the payment products need from a ledger. Every method is one request to the ledger; a batch is
 /// decided as a whole (linked chains all-or-nothing) and, for a durable ledger, durable when the call
-/// returns. Batches hold at most [`BATCH_EVENTS_MAX`] events.
+/// returns. Batches hold at most [`BATCH_EVENTS_MAX`](crate::BATCH_EVENTS_MAX) events.
 pub trait LedgerPort: Send + Sync {
     /// Creates accounts: one result per request, in order (`exists` for an identical account).
     fn create_accounts(
