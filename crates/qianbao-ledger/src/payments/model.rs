@@ -422,6 +422,8 @@ pub struct RedPacketView {
     pub created_at: Timestamp,
     /// When it expires.
     pub expires_at: Timestamp,
+    /// The transfers that funded it (the amount into escrow, then the fee if any).
+    pub funding: Vec<TransferId>,
 }
 
 /// A user's report of an abnormal transaction.

@@ -87,7 +87,7 @@ impl<L: LedgerPort> Payments<L> {
         }
         match stored.status {
             PacketStatus::Funding => self.fund(stored.body).await,
-            _ => Ok(view(&stored)),
+            _ => Ok(self.view(&stored)),
         }
     }
 
@@ -133,7 +133,7 @@ impl<L: LedgerPort> Payments<L> {
     /// A red packet as users see it.
     pub async fn red_packet(&self, id: RedPacketId) -> Result<RedPacketView, PaymentError> {
         let stored = self.store.packet(id).await?.ok_or(PaymentError::RedPacketNotFound(id))?;
-        Ok(view(&stored))
+        Ok(self.view(&stored))
     }
 
     /// Claims the next share of a red packet for `receiver` (who needs a wallet in its currency).
@@ -246,6 +246,24 @@ impl<L: LedgerPort> Payments<L> {
         }
         Ok(expired)
     }
+
+    fn view(&self, s: &StoredPacket) -> RedPacketView {
+        let subject = s.body.id.as_u128();
+        let legs = if s.body.fee.is_positive() { 2 } else { 1 };
+        RedPacketView {
+            id: s.body.id,
+            sender: s.body.sender,
+            total: s.body.total,
+            fee: s.body.fee,
+            count: s.body.shares.len() as u32,
+            mode: s.body.mode,
+            claims: s.claims.iter().filter(|c| c.state != ClaimState::Failed).map(|c| c.claim).collect(),
+            status: s.status,
+            created_at: s.body.created_at,
+            expires_at: s.body.expires_at,
+            funding: (0..legs).map(|i| self.keys.ids.transfer(subject, Role::Leg, i)).collect(),
+        }
+    }
 }
 
 /// Decides the next claim with the pure red packet rules.
@@ -282,19 +300,4 @@ fn unclaimed(stored: &StoredPacket) -> Result<Money, PaymentError> {
     let refused = stored.claims.iter().filter(|c| c.state == ClaimState::Failed).map(|c| c.claim.amount);
     Money::checked_sum(b.total.currency(), rest.chain(refused))
         .map_err(|_| PaymentError::Corrupt("red packet sums".into()))
-}
-
-fn view(s: &StoredPacket) -> RedPacketView {
-    RedPacketView {
-        id: s.body.id,
-        sender: s.body.sender,
-        total: s.body.total,
-        fee: s.body.fee,
-        count: s.body.shares.len() as u32,
-        mode: s.body.mode,
-        claims: s.claims.iter().filter(|c| c.state != ClaimState::Failed).map(|c| c.claim).collect(),
-        status: s.status,
-        created_at: s.body.created_at,
-        expires_at: s.body.expires_at,
-    }
 }

@@ -48,13 +48,17 @@ pub fn qr_codec() -> QrCodec {
     QrCodec::new(QrConfig::default(), QrKeyring::new(KeyId::new("q1").unwrap(), digest_key(5))).unwrap()
 }
 
-/// The ledger the payment tests run on (the one place to swap in another `LedgerPort`).
-pub fn ledger_for(_db: &Database, clock: Arc<ManualClock>) -> MemoryLedger {
+/// The ledger the payment tests run on. To run every payments test on another `LedgerPort` (the
+/// durable ledger), change this alias and [`ledger_for`].
+pub type TestLedger = MemoryLedger;
+
+/// A fresh ledger on `db` (unused by the in-memory ledger) stamped by `clock`.
+pub fn ledger_for(_db: &Database, clock: Arc<ManualClock>) -> TestLedger {
     MemoryLedger::new(LedgerConfig::default(), clock)
 }
 
 /// A payments service with its test doubles.
-pub struct Harness<L = MemoryLedger> {
+pub struct Harness<L = TestLedger> {
     pub payments: Payments<L>,
     pub clock: Arc<ManualClock>,
     pub bank: ScriptedBank,

@@ -76,7 +76,7 @@ impl<L: LedgerPort> LedgerPort for Flaky<L> {
     }
 }
 
-async fn flaky(db: Database, config: PaymentsConfig) -> Harness<Flaky<MemoryLedger>> {
+async fn flaky(db: Database, config: PaymentsConfig) -> Harness<Flaky<TestLedger>> {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_secs(START)));
     let inner = ledger_for(&db, clock.clone());
     let ledger = Flaky { inner, next: Arc::new(Mutex::new(None)) };
