@@ -155,6 +155,50 @@
 //! # Ok::<(), LedgerError>(())
 //! ```
 //!
+//! # Payments
+//!
+//! [`payments`] builds the wallet's products on the engine: top-up and withdrawal through a
+//! [`BankAdapter`], payments to merchants (by account or scanned QR code), transfers, refunds, red
+//! packets, fees, risk review and abnormal-transaction cases. Each product turns a request into one
+//! linked chain of transfers whose ids derive from the client's idempotency key, so a retry moves
+//! nothing twice. [`Payments`] reaches the ledger through [`LedgerPort`] ([`MemoryLedger`] in memory)
+//! and keeps what the engine does not hold in [`PaymentsDb`] (SQLite or PostgreSQL).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use qianbao_core::{Currency, DigestKey, ManualClock, Money, SeededEntropy, Timestamp, UserId};
+//! use qianbao_ledger::payments::*;
+//! use qianbao_ledger::{bank::{CardToken, ScriptedBank}, qr::*, LedgerConfig};
+//!
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let clock = Arc::new(ManualClock::new(Timestamp::from_unix_secs(1_800_000_000)));
+//! let key = || DigestKey::new(&[7; 32]).unwrap();
+//! let keys = PaymentsKeys::new(key(), QrCodec::new(QrConfig::default(), QrKeyring::new(KeyId::new("1")?, key()))?);
+//! let payments = Payments::open(
+//!     MemoryLedger::new(LedgerConfig::default(), clock.clone()),
+//!     PaymentsDb::open(qianbao_store::Database::open_in_memory()?).await?,
+//!     PaymentsConfig::default_for(Currency::CNY),
+//!     keys,
+//!     Arc::new(ScriptedBank::new()),
+//!     clock,
+//!     Arc::new(SeededEntropy::new(1)),
+//! )
+//! .await?;
+//! let (alice, bob) = (UserId::from_u128(1), UserId::from_u128(2));
+//! payments.open_wallet(alice, Currency::CNY).await?;
+//! payments.open_wallet(bob, Currency::CNY).await?;
+//! let cny = |s| Money::parse(s, Currency::CNY);
+//! let card = CardToken::new("tok_1");
+//! payments.top_up(BankTransfer { user: alice, card, amount: cny("50.00")?, key: IdempotencyKey::new("t1")? }).await?;
+//! let gift = UserTransfer { from: alice, to: bob, amount: cny("8.88")?, device: None, key: IdempotencyKey::new("g1")? };
+//! payments.transfer(gift.clone()).await?;
+//! payments.transfer(gift).await?; // a retry: recognised, nothing moves twice
+//! assert_eq!(payments.wallet_balance(bob, Currency::CNY).await?.credit_balance(), Some(888));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # What is deliberately absent
 //!
 //! Imported (back-dated) events and TigerBeetle's history queries: history and look-ups by account are
@@ -199,12 +243,14 @@ mod test_support;
 // payments building blocks
 pub mod bank;
 pub mod fee;
+pub mod payments;
 pub mod qr;
 pub mod redpacket;
 pub mod risk;
 
 pub use bank::{BankAdapter, BankError, ScriptedBank};
 pub use fee::{FeeError, FeeSchedule};
+pub use payments::{LedgerPort, MemoryLedger, PaymentError, Payments, PaymentsDb};
 pub use qr::{QrCodec, QrError};
 pub use redpacket::{RedPacket, RedPacketError};
 pub use risk::{RiskConfig, RiskDecision, RiskError};
