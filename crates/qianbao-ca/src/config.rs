@@ -35,6 +35,11 @@ pub struct CaConfig {
     pub order_future_skew: Duration,
     /// A CRL's nextUpdate is this long after its thisUpdate. Default 24 hours.
     pub crl_validity: Duration,
+    /// How long a revoked (or superseded) certificate stays listed in CRLs after its notAfter. RFC 5280
+    /// allows dropping an entry once the certificate expires, but a relying party whose clock lags, or one
+    /// checking an old signature, should still find it; so entries stay this long past expiry.
+    /// Default 90 days.
+    pub crl_retention_after_expiry: Duration,
     /// How long a certificate status read from the store is trusted by the payment path before it is read
     /// again. Revocations made through this instance take effect at once; revocations made by another
     /// instance sharing the database take effect here within this time. Default 5 seconds.
@@ -59,6 +64,7 @@ impl Default for CaConfig {
             order_max_age: Duration::from_secs(300),
             order_future_skew: Duration::from_secs(30),
             crl_validity: DAY,
+            crl_retention_after_expiry: 90 * DAY,
             status_cache_ttl: Duration::from_secs(5),
             certificate_cache_max: 100_000,
         }

@@ -1,6 +1,8 @@
 //! Certificate revocation lists (RFC 5280 §5): one per issuing CA generation, signed by it, with an
 //! increasing CRL number, thisUpdate/nextUpdate, the authority key identifier and a reasonCode per entry.
-//! A superseded certificate appears (reason `superseded`) once its grace period has ended.
+//! A superseded certificate appears (reason `superseded`) once its grace period has ended. Entries stay
+//! listed for [`CaConfig::crl_retention_after_expiry`](crate::CaConfig) after the certificate's notAfter
+//! (not dropped the moment it expires).
 
 use std::time::Duration;
 
@@ -57,8 +59,20 @@ pub(crate) fn crl_entry(
     }
 }
 
+/// How a CRL is made: its lifetime, the supersede grace and how long entries outlive their certificate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CrlPolicy {
+    pub validity: Duration,
+    pub grace: Duration,
+    pub retention_after_expiry: Duration,
+}
+
+/// Whether `r` is still listed at `now`: until `retention` after its notAfter.
+pub(crate) fn still_listed(r: &CertificateRecord, now: Timestamp, retention: Duration) -> bool {
+    r.not_after.saturating_add(retention) > now
+}
+
 /// Builds and signs the CRL of issuing CA `generation` from `records` (the inactive certificates).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn build_crl(
     issuer: &Issuer<'_, SignerRef>,
     issuer_ski: &[u8],
@@ -66,14 +80,14 @@ pub(crate) fn build_crl(
     number: u64,
     records: &[CertificateRecord],
     now: Timestamp,
-    validity: Duration,
-    grace: Duration,
+    policy: CrlPolicy,
 ) -> Result<SignedCrl, CaError> {
+    let CrlPolicy { validity, grace, retention_after_expiry } = policy;
     let this_update = crate::profile::whole_secs(now);
     let next_update = crate::profile::whole_secs(now.saturating_add(validity.max(Duration::from_secs(1))));
     let revoked_certs: Vec<RevokedCertParams> = records
         .iter()
-        .filter(|r| r.issuer_generation == generation && r.not_after > now)
+        .filter(|r| r.issuer_generation == generation && still_listed(r, now, retention_after_expiry))
         .filter_map(|r| {
             crl_entry(r, now, grace).map(|(at, reason)| RevokedCertParams {
                 serial_number: SerialNumber::from_slice(&r.serial.to_bytes()),

@@ -89,10 +89,12 @@ mod csr;
 mod device;
 mod error;
 mod keys;
+mod nonce;
 mod order;
 mod profile;
 mod record;
 mod state;
+mod status;
 pub mod store;
 mod tls;
 mod usage;
@@ -105,6 +107,7 @@ pub use csr::{CSR_LEN_MAX, DevicePublicKey, parse_device_csr};
 pub use device::DeviceKey;
 pub use error::CaError;
 pub use keys::{CaSigner, KeyCustody, KeyEncryptionKey, KeyHandle, LocalKeyCustody};
+pub use nonce::NONCE_BATCH_MAX;
 pub use order::{
     ORDER_LEN, ORDER_VERSION, OrderNonce, PaymentOrder, SIGNATURE_LEN_MAX, SIGNATURE_LEN_MIN, SignedOrder,
     renewal_message,
@@ -114,7 +117,7 @@ pub use record::{
     CertSerial, CertStatus, CertView, CertificateRecord, CertificateSummary, Fingerprint, IdentityProof,
     IdentityProofMethod, RevocationReason, UsageEvent, UsageKind, UsageRecord,
 };
-pub use store::{CaDb, CaStore};
+pub use store::{CaDb, CaStore, NonceClaim, NonceOutcome};
 pub use tls::DeviceCertVerifier;
 pub use verify::verify_client_chain;
 

@@ -3,8 +3,6 @@
 //! *present* (webpki's `KeyUsage::client_auth()` would also accept a certificate with no EKU at all).
 //! Status is not checked here: it comes from our own records.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use qianbao_core::Timestamp;
@@ -12,7 +10,7 @@ use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnch
 use webpki::{EndEntityCert, KeyUsage};
 
 use crate::CaError;
-use crate::record::{CertSerial, CertStatus, CertificateRecord, Fingerprint};
+use crate::record::{CertSerial, CertificateRecord};
 
 /// The only signature algorithm in our chains.
 static CHAIN_ALGS: &[&dyn SignatureVerificationAlgorithm] = &[webpki::ring::ECDSA_P256_SHA256];
@@ -90,45 +88,4 @@ pub(crate) fn check_validity(r: &CertificateRecord, now: Timestamp) -> Result<()
         return Err(CaError::CertificateExpired);
     }
     Ok(())
-}
-
-/// Parsed-and-verified certificates by fingerprint, and certificate statuses by serial with the time they
-/// were read. Both are emptied when they reach their bound.
-#[derive(Debug, Default)]
-pub(crate) struct Cache {
-    certs: Mutex<HashMap<Fingerprint, Arc<CertificateRecord>>>,
-    statuses: Mutex<HashMap<CertSerial, (CertStatus, Timestamp)>>,
-    max: usize,
-}
-
-impl Cache {
-    pub fn new(max: usize) -> Self {
-        Cache { max: max.max(1), ..Cache::default() }
-    }
-
-    pub fn cert(&self, fp: &Fingerprint) -> Option<Arc<CertificateRecord>> {
-        self.certs.lock().unwrap_or_else(|p| p.into_inner()).get(fp).cloned()
-    }
-
-    pub fn put_cert(&self, r: Arc<CertificateRecord>) {
-        let mut m = self.certs.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() >= self.max {
-            m.clear();
-        }
-        m.insert(r.fingerprint, r);
-    }
-
-    /// The cached status if read no longer than `ttl` before `now`.
-    pub fn status(&self, serial: CertSerial, now: Timestamp, ttl: Duration) -> Option<CertStatus> {
-        let m = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(&serial).filter(|(_, read_at)| now.duration_since(*read_at) <= ttl && *read_at <= now).map(|(s, _)| *s)
-    }
-
-    pub fn put_status(&self, serial: CertSerial, status: CertStatus, now: Timestamp) {
-        let mut m = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() >= self.max {
-            m.clear();
-        }
-        m.insert(serial, (status, now));
-    }
 }

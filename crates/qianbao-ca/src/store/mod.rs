@@ -96,6 +96,55 @@ pub enum RevokeOutcome {
     NotFound,
 }
 
+/// A payment order's nonce to record once, for certificate `serial` of `user`.
+///
+/// The store accepts it only when the certificate is still usable at `at` (read in the same transaction
+/// that inserts the nonce: [`CertStatus::check_usable`] with `grace`) and the nonce of that user was never
+/// recorded before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonceClaim {
+    /// The payer (the certificate's user); nonces are unique per user.
+    pub user: UserId,
+    /// The nonce.
+    pub nonce: OrderNonce,
+    /// When the order was signed (nonces of old orders are pruned by this).
+    pub signed_at: Timestamp,
+    /// The certificate that signed the order.
+    pub serial: CertSerial,
+    /// The verification time.
+    pub at: Timestamp,
+    /// How long a superseded certificate stays usable.
+    pub grace: std::time::Duration,
+    /// The usage event written with an accepted claim.
+    pub event: UsageEvent,
+}
+
+/// What became of a [`NonceClaim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NonceOutcome {
+    /// Recorded now (with its usage event): the order is authorized.
+    Accepted,
+    /// The nonce was used before.
+    Replayed,
+    /// The certificate is not usable any more (revoked, or superseded past its grace): its status.
+    Unusable(CertStatus),
+    /// The certificate is not in the records.
+    UnknownCertificate,
+}
+
+impl NonceOutcome {
+    /// The refusal of a claim given its certificate's current status (`None`: no such certificate), or
+    /// `None` when the nonce may be inserted. The one rule every backend applies before inserting.
+    pub fn refusal(claim: &NonceClaim, status: Option<CertStatus>) -> Option<NonceOutcome> {
+        match status {
+            None => Some(NonceOutcome::UnknownCertificate),
+            Some(s) if s.check_usable(claim.serial, claim.at, claim.grace).is_err() => Some(NonceOutcome::Unusable(s)),
+            Some(_) => None,
+        }
+    }
+}
+
 /// The CA's own keys and certificates, issued certificate records, revocations, CRL numbers, order nonces
 /// and the usage record.
 pub trait CaStore: Send + Sync {
@@ -152,16 +201,11 @@ pub trait CaStore: Send + Sync {
     /// The next CRL number of issuing CA `generation` (1, 2, 3, …; never repeats).
     fn next_crl_number(&self, generation: u32) -> impl Future<Output = Result<u64, CaError>> + Send;
 
-    /// Records the nonce of an accepted order of `user` and, in the same transaction, `event`. Returns
-    /// `false` (and records nothing) when the nonce was used before.
-    fn accept_nonce(
-        &self,
-        user: UserId,
-        nonce: OrderNonce,
-        signed_at: Timestamp,
-        serial: CertSerial,
-        event: UsageEvent,
-    ) -> impl Future<Output = Result<bool, CaError>> + Send;
+    /// Claims the nonces of checked payment orders, in one transaction (see [`NonceClaim`]). Answers one
+    /// [`NonceOutcome`] per claim, in order. The usage event of every accepted claim is written in the
+    /// same transaction; nothing is written for the others.
+    fn accept_nonces(&self, claims: Vec<NonceClaim>)
+    -> impl Future<Output = Result<Vec<NonceOutcome>, CaError>> + Send;
 
     /// Forgets nonces of orders signed before `before` (they fail the freshness check anyway).
     fn prune_nonces(&self, before: Timestamp) -> impl Future<Output = Result<u64, CaError>> + Send;
@@ -327,6 +371,33 @@ fn serial_from_sql(b: &[u8]) -> Result<CertSerial, StoreError> {
     CertSerial::from_der_integer(b).ok_or_else(|| StoreError::corrupt("a stored certificate serial is malformed"))
 }
 
+/// A certificate status from its four columns.
+pub(crate) fn status_from_sql(
+    status: &str,
+    status_at: Option<i64>,
+    revocation_reason: Option<&str>,
+    superseded_by: Option<&[u8]>,
+) -> Result<CertStatus, StoreError> {
+    use qianbao_store::sql::ts_from_sql;
+    let at = || {
+        status_at.ok_or_else(|| StoreError::corrupt("an inactive certificate has no status time")).and_then(ts_from_sql)
+    };
+    Ok(match status {
+        "active" => CertStatus::Active,
+        "superseded" => CertStatus::Superseded { at: at()?, by: serial_from_sql(superseded_by.unwrap_or_default())? },
+        "revoked" => CertStatus::Revoked {
+            at: at()?,
+            reason: revocation_reason
+                .and_then(RevocationReason::from_name)
+                .ok_or_else(|| StoreError::corrupt("a revoked certificate has no known reason"))?,
+        },
+        other => return Err(StoreError::corrupt(format!("unknown certificate status {other:?}"))),
+    })
+}
+
+/// The columns [`status_from_sql`] reads, in order.
+pub(crate) const STATUS_COLUMNS: &str = "status, status_at, revocation_reason, superseded_by";
+
 impl CertRow {
     pub(crate) fn from_record(r: &CertificateRecord) -> Self {
         use qianbao_store::sql::ts_to_sql;
@@ -359,27 +430,12 @@ impl CertRow {
 
     pub(crate) fn into_record(self) -> Result<CertificateRecord, StoreError> {
         use qianbao_store::sql::{id_from_sql, ts_from_sql};
-        let status_at = || {
-            self.status_at
-                .ok_or_else(|| StoreError::corrupt("an inactive certificate has no status time"))
-                .and_then(ts_from_sql)
-        };
-        let status = match self.status.as_str() {
-            "active" => CertStatus::Active,
-            "superseded" => CertStatus::Superseded {
-                at: status_at()?,
-                by: serial_from_sql(self.superseded_by.as_deref().unwrap_or_default())?,
-            },
-            "revoked" => CertStatus::Revoked {
-                at: status_at()?,
-                reason: self
-                    .revocation_reason
-                    .as_deref()
-                    .and_then(RevocationReason::from_name)
-                    .ok_or_else(|| StoreError::corrupt("a revoked certificate has no known reason"))?,
-            },
-            other => return Err(StoreError::corrupt(format!("unknown certificate status {other:?}"))),
-        };
+        let status = status_from_sql(
+            &self.status,
+            self.status_at,
+            self.revocation_reason.as_deref(),
+            self.superseded_by.as_deref(),
+        )?;
         let fingerprint: [u8; 32] = self
             .fingerprint
             .as_slice()
@@ -539,15 +595,8 @@ impl CaStore for CaDb {
         dispatch!(self, s => s.next_crl_number(generation))
     }
 
-    async fn accept_nonce(
-        &self,
-        user: UserId,
-        nonce: OrderNonce,
-        signed_at: Timestamp,
-        serial: CertSerial,
-        event: UsageEvent,
-    ) -> Result<bool, CaError> {
-        dispatch!(self, s => s.accept_nonce(user, nonce, signed_at, serial, event))
+    async fn accept_nonces(&self, claims: Vec<NonceClaim>) -> Result<Vec<NonceOutcome>, CaError> {
+        dispatch!(self, s => s.accept_nonces(claims))
     }
 
     async fn prune_nonces(&self, before: Timestamp) -> Result<u64, CaError> {

@@ -1,5 +1,7 @@
 //! The PostgreSQL backend of [`CaStore`].
 
+use std::collections::{HashMap, HashSet};
+
 use qianbao_core::{DeviceId, Timestamp, UserId};
 use qianbao_store::PgDb;
 use qianbao_store::drivers::deadpool_postgres::GenericClient;
@@ -8,12 +10,11 @@ use qianbao_store::sql::{ts_from_sql, ts_to_sql};
 use qianbao_store::{ErrorKind, StoreError};
 
 use super::{
-    AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, MIGRATIONS, NewCertificate, RevokeOutcome, UsageRow,
-    conflict, limit_sql, map_conflict,
+    AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome,
+    RevokeOutcome, STATUS_COLUMNS, UsageRow, conflict, limit_sql, map_conflict, status_from_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
-use crate::order::OrderNonce;
 use crate::record::{CertSerial, CertificateRecord, RevocationReason, UsageEvent, UsageRecord};
 
 /// [`CaStore`] on PostgreSQL.
@@ -163,6 +164,72 @@ async fn write_new_certificate(c: &impl GenericClient, new: &NewCertificate) -> 
         if e.kind() == ErrorKind::Conflict { conflict("the device already has an active certificate") } else { e }
     })?;
     insert_usage(c, &new.events).await
+}
+
+/// One batch of nonce claims in one transaction, set-based: the certificates' rows read `FOR SHARE` (a
+/// concurrent revocation either commits first and is seen, or waits for this batch), the new nonces
+/// inserted in (user, nonce) order with `unnest` (so two batches never wait on each other in a cycle),
+/// and the accepted orders' usage events.
+async fn accept_nonces(c: &impl GenericClient, claims: &[NonceClaim]) -> Result<Vec<NonceOutcome>, StoreError> {
+    let mut serials: Vec<Vec<u8>> = claims.iter().map(|c| c.serial.to_bytes().to_vec()).collect();
+    serials.sort();
+    serials.dedup();
+    let rows = c
+        .query(
+            &format!(
+                "SELECT serial, {STATUS_COLUMNS} FROM ca_certificates WHERE serial = ANY($1) ORDER BY serial FOR SHARE"
+            ),
+            &[&serials],
+        )
+        .await?;
+    let mut statuses = HashMap::new();
+    for r in &rows {
+        let serial: Vec<u8> = r.get(0);
+        let status: String = r.get(1);
+        let reason: Option<String> = r.get(3);
+        let by: Option<Vec<u8>> = r.get(4);
+        statuses.insert(serial, status_from_sql(&status, r.get(2), reason.as_deref(), by.as_deref())?);
+    }
+    let mut out: Vec<Option<NonceOutcome>> = Vec::with_capacity(claims.len());
+    let mut candidates: Vec<usize> = Vec::new();
+    let mut keys = HashSet::new();
+    for (i, claim) in claims.iter().enumerate() {
+        let status = statuses.get(claim.serial.to_bytes().as_slice()).copied();
+        if let Some(refused) = NonceOutcome::refusal(claim, status) {
+            out.push(Some(refused));
+        } else if !keys.insert((claim.user, claim.nonce)) {
+            out.push(Some(NonceOutcome::Replayed)); // the same nonce twice in one batch
+        } else {
+            out.push(None);
+            candidates.push(i);
+        }
+    }
+    candidates.sort_by_key(|&i| (claims[i].user.to_bytes(), claims[i].nonce.0));
+    let users: Vec<Vec<u8>> = candidates.iter().map(|&i| claims[i].user.to_bytes().to_vec()).collect();
+    let nonces: Vec<Vec<u8>> = candidates.iter().map(|&i| claims[i].nonce.0.to_vec()).collect();
+    let signed: Vec<i64> = candidates.iter().map(|&i| ts_to_sql(claims[i].signed_at)).collect();
+    let by: Vec<Vec<u8>> = candidates.iter().map(|&i| claims[i].serial.to_bytes().to_vec()).collect();
+    let inserted = c
+        .query(
+            "INSERT INTO ca_order_nonces (user_id, nonce, signed_at, serial) \
+             SELECT u, n, s, c FROM unnest($1::bytea[], $2::bytea[], $3::bigint[], $4::bytea[]) WITH ORDINALITY AS t(u, n, s, c, o) \
+             ORDER BY o ON CONFLICT DO NOTHING RETURNING user_id, nonce",
+            &[&users, &nonces, &signed, &by],
+        )
+        .await?;
+    let inserted: HashSet<(Vec<u8>, Vec<u8>)> = inserted.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let mut events = Vec::new();
+    for &i in &candidates {
+        let key = (claims[i].user.to_bytes().to_vec(), claims[i].nonce.0.to_vec());
+        out[i] = Some(if inserted.contains(&key) {
+            events.push(claims[i].event.clone());
+            NonceOutcome::Accepted
+        } else {
+            NonceOutcome::Replayed
+        });
+    }
+    insert_usage(c, &events).await?;
+    out.into_iter().map(|o| o.ok_or_else(|| StoreError::corrupt("a nonce claim was left undecided"))).collect()
 }
 
 impl CaStore for PgCaStore {
@@ -348,29 +415,15 @@ impl CaStore for PgCaStore {
         Ok(qianbao_store::sql::u64_from_sql(row.get(0))?)
     }
 
-    async fn accept_nonce(
-        &self,
-        user: UserId,
-        nonce: OrderNonce,
-        signed_at: Timestamp,
-        serial: CertSerial,
-        event: UsageEvent,
-    ) -> Result<bool, CaError> {
+    async fn accept_nonces(&self, claims: Vec<NonceClaim>) -> Result<Vec<NonceOutcome>, CaError> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut client = self.db.client().await?;
         let tx = client.transaction().await.map_err(StoreError::from)?;
-        let n = tx
-            .execute(
-                "INSERT INTO ca_order_nonces (user_id, nonce, signed_at, serial) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT DO NOTHING",
-                &[&user.to_bytes().to_vec(), &nonce.0.to_vec(), &ts_to_sql(signed_at), &serial.to_bytes().to_vec()],
-            )
-            .await
-            .map_err(StoreError::from)?;
-        if n == 1 {
-            insert_usage(&tx, std::slice::from_ref(&event)).await?;
-        }
+        let out = accept_nonces(&tx, &claims).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(n == 1)
+        Ok(out)
     }
 
     async fn prune_nonces(&self, before: Timestamp) -> Result<u64, CaError> {

@@ -2,18 +2,19 @@
 
 use qianbao_core::{DeviceId, Timestamp, UserId};
 use qianbao_store::SqliteDb;
-use qianbao_store::drivers::rusqlite::{self, Connection, Row, params};
+use std::collections::HashMap;
+
+use qianbao_store::drivers::rusqlite::{self, Connection, OptionalExtension, Row, params};
 use qianbao_store::sql::ts_to_sql;
 use qianbao_store::{ErrorKind, StoreError};
 
 use super::{
-    AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, MIGRATIONS, NewCertificate, RevokeOutcome, UsageRow,
-    conflict, limit_sql, map_conflict,
+    AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome,
+    RevokeOutcome, STATUS_COLUMNS, UsageRow, conflict, limit_sql, map_conflict, status_from_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
-use crate::order::OrderNonce;
-use crate::record::{CertSerial, CertificateRecord, RevocationReason, UsageEvent, UsageRecord};
+use crate::record::{CertSerial, CertStatus, CertificateRecord, RevocationReason, UsageEvent, UsageRecord};
 
 /// [`CaStore`] on SQLite.
 #[derive(Debug, Clone)]
@@ -150,6 +151,59 @@ fn write_new_certificate(c: &Connection, new: &NewCertificate) -> Result<(), Sto
         if e.kind() == ErrorKind::Conflict { conflict("the device already has an active certificate") } else { e }
     })?;
     insert_usage(c, &new.events)
+}
+
+/// One batch of nonce claims inside the writer's transaction: statuses re-read, nonces inserted, the
+/// accepted orders' usage events written.
+fn accept_nonces(c: &Connection, claims: &[NonceClaim]) -> Result<Vec<NonceOutcome>, StoreError> {
+    let mut statuses: HashMap<CertSerial, Option<CertStatus>> = HashMap::new();
+    let mut status_stmt =
+        c.prepare_cached(&format!("SELECT {STATUS_COLUMNS} FROM ca_certificates WHERE serial = ?1"))?;
+    let mut insert = c.prepare_cached(
+        "INSERT INTO ca_order_nonces (user_id, nonce, signed_at, serial) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    )?;
+    let mut out = Vec::with_capacity(claims.len());
+    let mut accepted = Vec::new();
+    for claim in claims {
+        let status = match statuses.get(&claim.serial) {
+            Some(s) => *s,
+            None => {
+                let row = status_stmt
+                    .query_row(params![claim.serial.to_bytes().as_slice()], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, Option<Vec<u8>>>(3)?,
+                        ))
+                    })
+                    .optional()?;
+                let s = row
+                    .map(|(s, at, reason, by)| status_from_sql(&s, at, reason.as_deref(), by.as_deref()))
+                    .transpose()?;
+                statuses.insert(claim.serial, s);
+                s
+            }
+        };
+        if let Some(refused) = NonceOutcome::refusal(claim, status) {
+            out.push(refused);
+            continue;
+        }
+        let n = insert.execute(params![
+            claim.user.to_bytes().as_slice(),
+            claim.nonce.0.as_slice(),
+            ts_to_sql(claim.signed_at),
+            claim.serial.to_bytes().as_slice()
+        ])?;
+        if n == 1 {
+            accepted.push(claim.event.clone());
+            out.push(NonceOutcome::Accepted);
+        } else {
+            out.push(NonceOutcome::Replayed);
+        }
+    }
+    insert_usage(c, &accepted)?;
+    Ok(out)
 }
 
 impl CaStore for SqliteCaStore {
@@ -309,34 +363,11 @@ impl CaStore for SqliteCaStore {
         Ok(qianbao_store::sql::u64_from_sql(n)?)
     }
 
-    async fn accept_nonce(
-        &self,
-        user: UserId,
-        nonce: OrderNonce,
-        signed_at: Timestamp,
-        serial: CertSerial,
-        event: UsageEvent,
-    ) -> Result<bool, CaError> {
-        Ok(self
-            .db
-            .write(move |c| {
-                let n = c
-                    .prepare_cached(
-                        "INSERT INTO ca_order_nonces (user_id, nonce, signed_at, serial) VALUES (?1, ?2, ?3, ?4) \
-                         ON CONFLICT DO NOTHING",
-                    )?
-                    .execute(params![
-                        user.to_bytes().as_slice(),
-                        nonce.0.as_slice(),
-                        ts_to_sql(signed_at),
-                        serial.to_bytes().as_slice()
-                    ])?;
-                if n == 1 {
-                    insert_usage(c, std::slice::from_ref(&event))?;
-                }
-                Ok(n == 1)
-            })
-            .await?)
+    async fn accept_nonces(&self, claims: Vec<NonceClaim>) -> Result<Vec<NonceOutcome>, CaError> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.db.write(move |c| accept_nonces(c, &claims)).await?)
     }
 
     async fn prune_nonces(&self, before: Timestamp) -> Result<u64, CaError> {

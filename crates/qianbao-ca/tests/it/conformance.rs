@@ -1,6 +1,7 @@
 //! The store conformance suite: the same tests on SQLite and PostgreSQL (`each_backend`).
 
 use qianbao_ca::store::{AuthorityKind, AuthorityRow, NewCertificate, RevokeOutcome};
+use qianbao_ca::{NonceClaim, NonceOutcome};
 use qianbao_store::testing::each_backend;
 
 use super::*;
@@ -141,16 +142,63 @@ async fn store_conformance() {
         assert_eq!(store.next_crl_number(1).await.unwrap(), 2);
         assert_eq!(store.next_crl_number(2).await.unwrap(), 1);
 
-        // Nonces: once per user; pruning forgets old ones.
+        // Nonces: claimed in batches, once per user, only while the certificate is usable (re-read in the
+        // same transaction); pruning forgets old ones.
         let n = OrderNonce([7; 16]);
-        let ev = event(UsageKind::OrderSigned, Some(c.serial), Some(user(1)), t);
-        assert!(store.accept_nonce(user(1), n, t, c.serial, ev.clone()).await.unwrap());
-        assert!(!store.accept_nonce(user(1), n, t, c.serial, ev.clone()).await.unwrap());
-        let ev2 = event(UsageKind::OrderSigned, Some(d.serial), Some(user(2)), t);
-        assert!(store.accept_nonce(user(2), n, t, d.serial, ev2).await.unwrap());
+        let claim = |user: UserId, nonce: OrderNonce, serial: CertSerial, at: Timestamp| NonceClaim {
+            user,
+            nonce,
+            signed_at: t,
+            serial,
+            at,
+            grace: Duration::from_secs(600),
+            event: event(UsageKind::OrderSigned, Some(serial), Some(user), at),
+        };
+        let f = record(7, user(3), device(3), t);
+        store.insert_certificate(new_cert(f.clone())).await.unwrap();
+        let g = record(8, user(3), device(3), t);
+        let mut renew_f = new_cert(g.clone());
+        renew_f.supersede = vec![f.serial];
+        store.insert_certificate(renew_f).await.unwrap(); // f superseded at t
+        let in_grace = t.saturating_add(Duration::from_secs(599));
+        let past_grace = t.saturating_add(Duration::from_secs(600));
+        let outcomes = store
+            .accept_nonces(vec![
+                claim(user(1), n, c.serial, t),
+                claim(user(1), n, c.serial, t), // the same nonce twice in one batch
+                claim(user(2), n, d.serial, t), // d is revoked
+                claim(user(1), OrderNonce([8; 16]), serial(99), t),
+                claim(user(3), OrderNonce([9; 16]), f.serial, in_grace),
+                claim(user(3), OrderNonce([10; 16]), f.serial, past_grace),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(outcomes[0], NonceOutcome::Accepted);
+        assert_eq!(outcomes[1], NonceOutcome::Replayed);
+        assert!(matches!(outcomes[2], NonceOutcome::Unusable(CertStatus::Revoked { .. })), "{:?}", outcomes[2]);
+        assert_eq!(outcomes[3], NonceOutcome::UnknownCertificate);
+        assert_eq!(outcomes[4], NonceOutcome::Accepted);
+        assert!(matches!(outcomes[5], NonceOutcome::Unusable(CertStatus::Superseded { .. })), "{:?}", outcomes[5]);
+        assert_eq!(outcomes.len(), 6);
+        assert!(store.accept_nonces(vec![]).await.unwrap().is_empty());
+        // In a later batch, from any instance: still a replay. Another user may use the same bytes.
+        assert_eq!(
+            store.accept_nonces(vec![claim(user(1), n, c.serial, t)]).await.unwrap(),
+            vec![NonceOutcome::Replayed]
+        );
+        assert_eq!(
+            store.accept_nonces(vec![claim(user(3), n, g.serial, t)]).await.unwrap(),
+            vec![NonceOutcome::Accepted]
+        );
         assert_eq!(store.prune_nonces(t).await.unwrap(), 0);
-        assert_eq!(store.prune_nonces(t.saturating_add(DAY)).await.unwrap(), 2);
-        assert!(store.accept_nonce(user(1), n, t, c.serial, ev).await.unwrap());
+        assert_eq!(store.prune_nonces(t.saturating_add(DAY)).await.unwrap(), 3);
+        assert_eq!(
+            store.accept_nonces(vec![claim(user(1), n, c.serial, t)]).await.unwrap(),
+            vec![NonceOutcome::Accepted]
+        );
+        let for_f = store.usage_for_certificate(f.serial, 100).await.unwrap();
+        let orders = for_f.iter().filter(|u| u.event.kind == UsageKind::OrderSigned).count();
+        assert_eq!(orders, 1, "only the accepted claim is recorded");
 
         // Usage: append-only, per certificate and per user, oldest first, last `limit`.
         let batch: Vec<_> = (0..5)
@@ -170,7 +218,7 @@ async fn store_conformance() {
         let last3 = store.usage_for_certificate(c.serial, 3).await.unwrap();
         assert_eq!(last3.iter().map(|u| u.event.clone()).collect::<Vec<_>>(), batch[2..].to_vec());
         let for_user2 = store.usage_for_user(user(2), 100).await.unwrap();
-        assert_eq!(for_user2.len(), 2); // d issued + its order nonce event
+        assert_eq!(for_user2.len(), 1); // d issued; its refused order wrote nothing
         assert_eq!(for_user2[0].event.kind, UsageKind::Issued);
     })
     .await;

@@ -14,6 +14,7 @@ use qianbao_store::Database;
 mod conformance;
 mod corpus;
 mod lifecycle;
+mod nonces;
 mod props;
 mod rejections;
 mod tls;
