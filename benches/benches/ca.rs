@@ -1,0 +1,338 @@
+//! Certificate-authority benches, with the raw P-256 baselines measured in the same run (DESIGN.md §6):
+//!
+//! - `raw/*`: one ECDSA P-256 / SHA-256 verification with ring and with p256, one signing with ring;
+//! - `issue/*`: issuance from a device CSR (CSR signature check, CA signature, the record and its usage
+//!   event written), one at a time on in-memory SQLite, and 64 at a time in memory and on a durable
+//!   SQLite file (WAL, synchronous=FULL);
+//! - `verify/*`: a cached certificate alone, and a cached certificate plus a signed payment order (status,
+//!   freshness, signature, the nonce made durable with its usage event), one at a time and 64 at a time.
+//!
+//! At the end it prints each rate against its target: issuance ≥ 0.8 × the raw rate of one verification
+//! plus one signing; signed-order verification ≥ 0.8 × the raw verification rate — both with ring, the
+//! fastest backend in the tree. The async benches run on a current-thread tokio runtime (one core; the
+//! SQLite writer is its own thread). Run: `cargo bench -p qianbao-bench --bench ca`.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use qianbao::Database;
+use qianbao::core::{AccountId, Clock, Currency, DeviceId, Money, OsEntropy, SystemClock, TransferId, UserId};
+use qianbao::qianbao_ca::{
+    CaConfig, CaDb, CertificateAuthority, DeviceKey, IdentityProof, IdentityProofMethod, IssuedCertificate,
+    KeyEncryptionKey, LocalKeyCustody, OrderNonce, PaymentOrder, SignedOrder,
+};
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, KeyPair};
+use tokio::runtime::Runtime;
+
+/// How many requests are in flight at once in the concurrent benches.
+const CONCURRENCY: u64 = 64;
+
+/// Total time and elements of each bench over every criterion call (warm-up included), for the summary.
+static TOTALS: Mutex<BTreeMap<&'static str, (Duration, u64)>> = Mutex::new(BTreeMap::new());
+
+fn note(name: &'static str, elapsed: Duration, n: u64) -> Duration {
+    let mut t = TOTALS.lock().unwrap();
+    let e = t.entry(name).or_default();
+    e.0 += elapsed;
+    e.1 += n;
+    elapsed
+}
+
+/// Elements per second of a bench, from the totals.
+fn rate(name: &str) -> Option<f64> {
+    let t = TOTALS.lock().unwrap();
+    t.get(name).filter(|(d, n)| *n > 0 && !d.is_zero()).map(|(d, n)| *n as f64 / d.as_secs_f64())
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn authority(rt: &Runtime, db: Database) -> CertificateAuthority {
+    rt.block_on(async {
+        let store = CaDb::open(db).await.unwrap();
+        let custody = Arc::new(LocalKeyCustody::new(KeyEncryptionKey::new(&[7; 32]).unwrap()));
+        CertificateAuthority::open(store, custody, CaConfig::default(), Arc::new(SystemClock), Arc::new(OsEntropy))
+            .await
+            .unwrap()
+    })
+}
+
+const MESSAGE: &[u8; 88] = &[0x5a; 88];
+
+fn raw(c: &mut Criterion) {
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+    let key = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+    let public = key.public_key().as_ref().to_vec();
+    let sig = key.sign(&rng, MESSAGE).unwrap().as_ref().to_vec();
+    let ring_public = signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, public.clone());
+    let p256_key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&public).unwrap();
+    let p256_sig = p256::ecdsa::DerSignature::try_from(sig.as_slice()).unwrap();
+
+    let mut g = c.benchmark_group("raw");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("ring_p256_verify", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                ring_public.verify(black_box(MESSAGE), black_box(&sig)).unwrap();
+            }
+            note("raw/ring_p256_verify", start.elapsed(), iters)
+        })
+    });
+    g.bench_function("ring_p256_sign", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                black_box(key.sign(&rng, black_box(MESSAGE)).unwrap());
+            }
+            note("raw/ring_p256_sign", start.elapsed(), iters)
+        })
+    });
+    g.bench_function("p256_verify", |b| {
+        use p256::ecdsa::signature::Verifier;
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                p256_key.verify(black_box(MESSAGE), black_box(&p256_sig)).unwrap();
+            }
+            note("raw/p256_verify", start.elapsed(), iters)
+        })
+    });
+    g.finish();
+}
+
+/// Runs `iters` calls of `one(i)` on `rt`, `CONCURRENCY` at a time (or one at a time), and times them.
+fn drive<F, Fut>(rt: &Runtime, iters: u64, concurrency: u64, one: F) -> Duration
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let one = Arc::new(one);
+    rt.block_on(async move {
+        let start = Instant::now();
+        if concurrency <= 1 {
+            for i in 0..iters {
+                one(i).await;
+            }
+            return start.elapsed();
+        }
+        let next = Arc::new(AtomicU64::new(0));
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..concurrency.min(iters.max(1)) {
+            let (next, one) = (next.clone(), one.clone());
+            workers.spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= iters {
+                        return;
+                    }
+                    one(i).await;
+                }
+            });
+        }
+        while let Some(r) = workers.join_next().await {
+            r.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
+static DEVICE: AtomicU64 = AtomicU64::new(1);
+
+fn issuance(c: &mut Criterion) {
+    let entropy = OsEntropy;
+    let csr = DeviceKey::generate(&entropy).csr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = c.benchmark_group("issue");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(20);
+    let cases: [(&'static str, &'static str, bool, u64); 3] = [
+        ("memory_sequential", "issue/memory_sequential", false, 1),
+        ("memory_64", "issue/memory_64", false, CONCURRENCY),
+        ("file_64", "issue/file_64", true, CONCURRENCY),
+    ];
+    for (name, key, on_file, concurrency) in cases {
+        let rt = runtime();
+        let db = if on_file {
+            Database::open_sqlite(dir.path().join(format!("{name}.sqlite"))).unwrap()
+        } else {
+            Database::open_in_memory().unwrap()
+        };
+        let ca = authority(&rt, db);
+        let user = UserId::from_u128(1);
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let (ca, csr) = (ca.clone(), csr.clone());
+                let elapsed = drive(&rt, iters, concurrency, move |_| {
+                    let (ca, csr) = (ca.clone(), csr.clone());
+                    async move {
+                        let device = DeviceId::from_u128(u128::from(DEVICE.fetch_add(1, Ordering::Relaxed)));
+                        let proof =
+                            IdentityProof::new(user, SystemClock.now(), IdentityProofMethod::SmsCodeAndPassword);
+                        black_box(ca.issue(&proof, device, &csr).await.unwrap());
+                    }
+                });
+                note(key, elapsed, iters)
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Signs orders for the device key with ring (the device side is not what is measured, and p256 signing
+/// is five times slower).
+struct OrderSigner {
+    key: EcdsaKeyPair,
+    rng: SystemRandom,
+    user: UserId,
+    next: AtomicU64,
+}
+
+impl OrderSigner {
+    fn new(device: &DeviceKey, user: UserId) -> Self {
+        let rng = SystemRandom::new();
+        let pkcs8 = device.to_pkcs8_der().unwrap();
+        let key =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.secret_der(), &rng).unwrap();
+        OrderSigner { key, rng, user, next: AtomicU64::new(1) }
+    }
+
+    fn orders(&self, n: u64) -> Arc<Vec<SignedOrder>> {
+        let now = SystemClock.now();
+        let orders = (0..n)
+            .map(|_| {
+                let k = self.next.fetch_add(1, Ordering::Relaxed);
+                let mut nonce = [0u8; 16];
+                nonce[..8].copy_from_slice(&k.to_be_bytes());
+                let order = PaymentOrder {
+                    payer: self.user,
+                    payee: AccountId::from_u128(99),
+                    amount: Money::from_minor(100, Currency::CNY),
+                    order_id: TransferId::from_u128(u128::from(k)),
+                    nonce: OrderNonce(nonce),
+                    signed_at: now,
+                };
+                let signature = self.key.sign(&self.rng, &order.encode().unwrap()).unwrap().as_ref().to_vec();
+                SignedOrder { order, signature }
+            })
+            .collect();
+        Arc::new(orders)
+    }
+}
+
+fn issued(rt: &Runtime, ca: &CertificateAuthority, device: &DeviceKey, user: UserId) -> IssuedCertificate {
+    let proof = IdentityProof::new(user, SystemClock.now(), IdentityProofMethod::SmsCodeAndPassword);
+    let d = DeviceId::from_u128(u128::from(DEVICE.fetch_add(1, Ordering::Relaxed)));
+    rt.block_on(ca.issue(&proof, d, &device.csr().unwrap())).unwrap()
+}
+
+fn verification(c: &mut Criterion) {
+    let entropy = OsEntropy;
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(20);
+
+    // A cached certificate alone (chain verified once; status from the book).
+    {
+        let rt = runtime();
+        let ca = authority(&rt, Database::open_in_memory().unwrap());
+        let device = DeviceKey::generate(&entropy);
+        let cert = issued(&rt, &ca, &device, UserId::from_u128(2)).certificate();
+        rt.block_on(ca.verify_certificate(&cert)).unwrap();
+        g.bench_function("cached_certificate", |b| {
+            b.iter_custom(|iters| {
+                let elapsed = rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        black_box(ca.verify_certificate(&cert).await.unwrap());
+                    }
+                    start.elapsed()
+                });
+                note("verify/cached_certificate", elapsed, iters)
+            })
+        });
+    }
+
+    let cases: [(&'static str, &'static str, bool, u64); 4] = [
+        ("order_memory_sequential", "verify/order_memory_sequential", false, 1),
+        ("order_memory_64", "verify/order_memory_64", false, CONCURRENCY),
+        ("order_file_sequential", "verify/order_file_sequential", true, 1),
+        ("order_file_64", "verify/order_file_64", true, CONCURRENCY),
+    ];
+    for (name, key, on_file, concurrency) in cases {
+        let rt = runtime();
+        let db = if on_file {
+            Database::open_sqlite(dir.path().join(format!("{name}.sqlite"))).unwrap()
+        } else {
+            Database::open_in_memory().unwrap()
+        };
+        let ca = authority(&rt, db);
+        let user = UserId::from_u128(3);
+        let device = DeviceKey::generate(&entropy);
+        let cert = issued(&rt, &ca, &device, user).certificate();
+        rt.block_on(ca.verify_certificate(&cert)).unwrap(); // cached from here on
+        let signer = OrderSigner::new(&device, user);
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let orders = signer.orders(iters);
+                let (ca, cert) = (ca.clone(), cert.clone());
+                let elapsed = drive(&rt, iters, concurrency, move |i| {
+                    let (ca, cert, orders) = (ca.clone(), cert.clone(), orders.clone());
+                    async move {
+                        black_box(ca.verify_order(&cert, &orders[i as usize]).await.unwrap());
+                    }
+                });
+                note(key, elapsed, iters)
+            })
+        });
+    }
+    g.finish();
+}
+
+fn summary(_: &mut Criterion) {
+    let (Some(verify), Some(sign)) = (rate("raw/ring_p256_verify"), rate("raw/ring_p256_sign")) else {
+        println!("ca summary: run the raw benches too (no filter) to see the ratios");
+        return;
+    };
+    let issue_raw = 1.0 / (1.0 / verify + 1.0 / sign);
+    println!();
+    println!("ca summary (mean over every criterion call of this run):");
+    println!("  raw ring P-256 verify   {verify:>10.0}/s");
+    println!("  raw ring P-256 sign     {sign:>10.0}/s");
+    if let Some(p) = rate("raw/p256_verify") {
+        println!("  raw p256 verify         {p:>10.0}/s  ({:.2}x ring)", p / verify);
+    }
+    println!("  raw verify + sign       {issue_raw:>10.0}/s  (issuance baseline)");
+    let line = |name: &str, base: f64| {
+        if let Some(r) = rate(name) {
+            let ratio = r / base;
+            let verdict = if ratio >= 0.8 { "meets >= 0.80" } else { "MISSES 0.80" };
+            println!("  {name:<32} {r:>10.0}/s  {ratio:.2}x baseline  {verdict}");
+        }
+    };
+    for name in ["issue/memory_sequential", "issue/memory_64", "issue/file_64"] {
+        line(name, issue_raw);
+    }
+    if let Some(r) = rate("verify/cached_certificate") {
+        println!("  verify/cached_certificate        {r:>10.0}/s  (no signature: status only)");
+    }
+    for name in [
+        "verify/order_memory_sequential",
+        "verify/order_memory_64",
+        "verify/order_file_sequential",
+        "verify/order_file_64",
+    ] {
+        line(name, verify);
+    }
+}
+
+criterion_group!(benches, raw, issuance, verification, summary);
+criterion_main!(benches);
