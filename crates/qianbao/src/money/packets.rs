@@ -53,7 +53,8 @@ impl Wallet {
     }
 
     /// Claims a share of a red packet for the caller (active or frozen, real-name verified; the wallet
-    /// is opened on first use). Each receiver claims once; a second claim returns the first.
+    /// is opened on first use). Each receiver claims once: a second claim is refused
+    /// ([`RedPacketError::AlreadyClaimed`](qianbao_ledger::RedPacketError::AlreadyClaimed)).
     #[tracing::instrument(skip_all, fields(user = tracing::field::Empty, packet = %packet))]
     pub async fn claim_red_packet(&self, caller: &Caller, packet: RedPacketId) -> Result<Claim, WalletError> {
         let a = self.authenticate(caller).await?;
