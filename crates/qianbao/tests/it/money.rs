@@ -185,8 +185,11 @@ async fn red_packets_are_claimed_once_and_the_rest_returns() {
         let expired = env.wallet.operator("sweeper").expire_red_packets(100).await.unwrap();
         assert_eq!(expired.len(), 1);
         assert!(matches!(expired[0].status, PacketStatus::Expired { .. }));
+        let me = env.session(&phone(PHONE), 1).await.caller();
+        let friend = env.session(&phone(PHONE_M), 21).await.caller();
         assert_eq!(env.balance(&me).await, cny("90.00"));
-        assert_eq!(env.balance(&fs.caller()).await, cny("10.00"));
+        assert_eq!(env.balance(&friend).await, cny("10.00"));
+        let _ = fs;
     })
     .await;
 }
