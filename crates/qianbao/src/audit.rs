@@ -16,6 +16,10 @@ pub(crate) mod kinds {
     pub(crate) const STEP_UP_PASSED: &str = "wallet.step_up_passed";
     /// A logged-in device approved or denied a new device's QR challenge.
     pub(crate) const DEVICE_DECISION: &str = "wallet.device_decision";
+    /// A user reported an abnormal transaction: the wallet was frozen for debits, a case opened.
+    pub(crate) const ABNORMAL_REPORTED: &str = "wallet.abnormal_reported";
+    /// An operator resolved an abnormal-transaction case.
+    pub(crate) const CASE_RESOLVED: &str = "wallet.case_resolved";
 
     /// The kind of one of the codes above.
     pub(crate) fn of(code: &'static str) -> AuditKind {

@@ -10,7 +10,14 @@ use qianbao_core::{Clock, Entropy, Notifier, OsEntropy, Outbox, SystemClock};
 use qianbao_identity::{BankVerifier, ExternalChecks, FaceService, IdAuthority, Identity, IdentityDb, PrivacyKeys};
 use qianbao_token::{TokenDb, Tokens};
 
-use crate::closing::ClosingCheck;
+use qianbao_ledger::BankAdapter;
+use qianbao_ledger::payments::{Payments, PaymentsDb, PaymentsKeys};
+use qianbao_ledger::qr::{KeyId, QrCodec, QrConfig, QrKeyring};
+
+use crate::closing::{ClosingCheck, LedgerZeroBalance};
+use crate::ledger::open_ledger;
+use crate::money::UserLocks;
+use crate::providers::NoBank;
 use crate::providers::NotConfigured;
 use crate::ticket::TicketKey;
 use crate::wallet::Inner;
@@ -61,6 +68,7 @@ pub struct WalletBuilder {
     keys: Option<WalletKeys>,
     custody: Option<Arc<dyn KeyCustody>>,
     closing: Option<Arc<dyn ClosingCheck>>,
+    bank_adapter: Option<Arc<dyn BankAdapter>>,
     config: WalletConfig,
 }
 
@@ -140,7 +148,16 @@ impl WalletBuilder {
         self
     }
 
-    /// The zero-balance check closing an account needs (see [`ClosingCheck`]).
+    /// The bank (or payment network) that moves money between verified bank cards and wallets. Without
+    /// one, top-ups and withdrawals answer [`WalletError::BankNotConfigured`]. Tests use
+    /// [`ScriptedBank`](qianbao_ledger::ScriptedBank).
+    pub fn bank_adapter(mut self, bank: Arc<dyn BankAdapter>) -> Self {
+        self.bank_adapter = Some(bank);
+        self
+    }
+
+    /// Replaces the zero-balance check closing an account needs (default: the user's wallet on the
+    /// ledger is empty with nothing pending; see [`ClosingCheck`]).
     pub fn closing_check(mut self, check: Arc<dyn ClosingCheck>) -> Self {
         self.closing = Some(check);
         self
@@ -204,6 +221,23 @@ impl WalletBuilder {
         let ca_db = CaDb::open(s.db.clone()).await?;
         let ca = CertificateAuthority::open(ca_db, custody, config.ca.to_config(), s.clock.clone(), s.entropy.clone())
             .await?;
+        let qr = qr_codec(&s.keys)?;
+        let bank_configured = self.bank_adapter.is_some();
+        let bank = self.bank_adapter.unwrap_or_else(|| Arc::new(NoBank));
+        let payments = Payments::open(
+            open_ledger(&s.db, s.clock.clone()).await?,
+            PaymentsDb::open(s.db.clone()).await?,
+            config.payments.clone(),
+            PaymentsKeys::new(s.keys.payment_ids_key()?, qr.clone()),
+            bank,
+            s.clock.clone(),
+            s.entropy.clone(),
+        )
+        .await?;
+        let closing = match self.closing {
+            Some(c) => c,
+            None => Arc::new(LedgerZeroBalance { payments: payments.clone(), clock: s.clock.clone() }),
+        };
         let ttl = Duration::from_secs(config.policy.flow_ticket_ttl_secs);
         let tickets = TicketKey::new(s.keys.ticket_key()?, ttl);
         let inner = Inner {
@@ -213,15 +247,24 @@ impl WalletBuilder {
             ca,
             config,
             clock: s.clock,
-            entropy: s.entropy,
             notifier: s.notifier,
             outbox,
-            keys: s.keys,
             tickets,
-            closing: self.closing,
+            closing,
+            payments,
+            qr,
+            bank_configured,
+            locks: UserLocks::new(),
         };
         Ok(Wallet { inner: Arc::new(inner) })
     }
+}
+
+/// The codec of the wallet's merchant QR codes, under the QR signing key.
+fn qr_codec(keys: &WalletKeys) -> Result<QrCodec, WalletError> {
+    let id = KeyId::new("1").map_err(WalletError::Config)?;
+    let codec = QrCodec::new(QrConfig::default(), QrKeyring::new(id, keys.qr_signing.clone()));
+    codec.map_err(|e| WalletError::Config(format!("QR codes: {e}")))
 }
 
 /// What every service is opened with.

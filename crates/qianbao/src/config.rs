@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use qianbao_ca::CaConfig;
+use qianbao_core::Currency;
 use qianbao_identity::IdentityConfig;
+use qianbao_ledger::payments::PaymentsConfig;
 use qianbao_token::{PaycodeParams, TokenConfig, TotpParams};
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +22,7 @@ use crate::WalletError;
 /// assert_eq!(config.tokens.refresh_ttl_secs, 30 * 86_400); // the default
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct WalletConfig {
@@ -33,6 +35,25 @@ pub struct WalletConfig {
     pub ca: CaSection,
     /// The facade's own policy.
     pub policy: PolicyConfig,
+    /// Payments: fees and risk rules per currency, fee bearers, red packet limits, review hold (the
+    /// ledger crate's own configuration; when given, give it whole). Default: CNY, free, default risk
+    /// rules. The wallet's money journeys run in [`WALLET_CURRENCY`].
+    pub payments: PaymentsConfig,
+}
+
+/// The currency of users' wallets: the account-class caps and daily caps are in it.
+pub const WALLET_CURRENCY: Currency = Currency::CNY;
+
+impl Default for WalletConfig {
+    fn default() -> Self {
+        WalletConfig {
+            identity: IdentityConfig::default(),
+            tokens: TokensSection::default(),
+            ca: CaSection::default(),
+            policy: PolicyConfig::default(),
+            payments: PaymentsConfig::default_for(WALLET_CURRENCY),
+        }
+    }
 }
 
 impl WalletConfig {
@@ -48,6 +69,18 @@ impl WalletConfig {
         if !(60..=3600).contains(&ttl) {
             return Err(WalletError::Config(format!("policy.flow_ticket_ttl_secs must be 60..=3600, got {ttl}")));
         }
+        let p = &self.policy;
+        let caps = [p.daily_cap_single_factor_minor, p.daily_cap_two_factors_minor, p.daily_cap_certificate_minor];
+        if caps.iter().any(|c| *c <= 0) {
+            return Err(WalletError::Config("policy.daily_cap_* must be positive (minor units)".into()));
+        }
+        if p.daily_cap_single_factor_minor > p.daily_cap_two_factors_minor {
+            return Err(WalletError::Config(
+                "policy.daily_cap_single_factor_minor must not exceed daily_cap_two_factors_minor".into(),
+            ));
+        }
+        self.payments.validate().map_err(|e| WalletError::Config(e.to_string()))?;
+        self.payments.setup(WALLET_CURRENCY).map_err(|e| WalletError::Config(e.to_string()))?;
         Ok(())
     }
 }
@@ -82,6 +115,17 @@ pub struct PolicyConfig {
     /// Send security notices to the in-app inbox too (besides verified phones and email addresses).
     /// Default true.
     pub notify_in_app: bool,
+    /// The most a user may pay in a day (merchant payments, transfers, red packets; Beijing calendar
+    /// day) when the payment is authorized by fewer than two factors, in minor units of
+    /// [`WALLET_CURRENCY`]. Default CNY 1,000.00.
+    pub daily_cap_single_factor_minor: i64,
+    /// The same with two or more factors (e.g. payment password and transaction token). Default
+    /// CNY 5,000.00.
+    pub daily_cap_two_factors_minor: i64,
+    /// The same when a digital certificate is one of the factors (a certificate-signed order, or the
+    /// certificate of the mutual-TLS connection): the limit agreed with the regulator or the bank.
+    /// Default CNY 20,000.00.
+    pub daily_cap_certificate_minor: i64,
 }
 
 impl Default for PolicyConfig {
@@ -91,6 +135,9 @@ impl Default for PolicyConfig {
             flow_ticket_ttl_secs: 600,
             sign_out_other_devices_on_password_change: true,
             notify_in_app: true,
+            daily_cap_single_factor_minor: 100_000,
+            daily_cap_two_factors_minor: 500_000,
+            daily_cap_certificate_minor: 2_000_000,
         }
     }
 }

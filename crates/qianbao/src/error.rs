@@ -2,7 +2,9 @@
 
 use qianbao_ca::{CaError, CertSerial};
 use qianbao_core::DeviceId;
-use qianbao_identity::{IdentityError, UserStatus};
+use qianbao_core::Money;
+use qianbao_identity::{ApplicationId, IdentityError, UserStatus};
+use qianbao_ledger::PaymentError;
 use qianbao_token::TokenError;
 
 use crate::journeys::login::StepUpKind;
@@ -28,6 +30,10 @@ pub enum WalletError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] qianbao_store::StoreError),
+    /// The payments layer or the ledger refused or failed (insufficient funds, a class limit reached, a
+    /// risk block, a bad QR code, a bank failure, ...).
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
 
     // ---- the facade's policy ----
     /// The account is frozen: no payments, no new certificates or transaction tokens until an operator
@@ -70,9 +76,49 @@ pub enum WalletError {
     /// The device is not one of the caller's.
     #[error("no device {0} on this account")]
     DeviceNotFound(DeviceId),
-    /// Closing an account needs the ledger's zero-balance check, and none is installed.
-    #[error("closing accounts needs the ledger's zero-balance check, which this wallet does not have")]
-    ClosingUnavailable,
+    /// The account cannot close: its wallet holds money or has movements pending (withdraw first, or
+    /// wait for a top-up or withdrawal to settle).
+    #[error("the wallet holds {balance}{}; withdraw it before closing", if *pending { " and has movements pending" } else { "" })]
+    BalanceNotZero {
+        /// The posted balance.
+        balance: Money,
+        /// Whether movements are pending.
+        pending: bool,
+    },
+    /// A payment needs an authorization: the payment password, a transaction token or a certificate
+    /// signature.
+    #[error("the payment needs the payment password, a transaction token or a certificate-signed order")]
+    AuthorizationRequired,
+    /// The signed payment order does not match the payment asked for (payer, payee or amount).
+    #[error("the signed order does not match this payment ({0} differs)")]
+    OrderMismatch(&'static str),
+    /// The payment would take the day's payments past the cap of the authentication used.
+    #[error("the daily cap for {strength} is {cap}; {spent} was paid today, so this payment is refused")]
+    DailyCapReached {
+        /// How the payment was authorized.
+        strength: crate::AuthStrength,
+        /// The cap for it.
+        cap: Money,
+        /// Paid today before this payment.
+        spent: Money,
+    },
+    /// The amount is not in the wallet's currency.
+    #[error("amounts are in {expected}, got {found}")]
+    WrongCurrency {
+        /// The wallet's currency.
+        expected: qianbao_core::Currency,
+        /// The one given.
+        found: qianbao_core::Currency,
+    },
+    /// No verified bank card with this reference on the account.
+    #[error("no verified bank card {0} on this account")]
+    BankCardNotFound(ApplicationId),
+    /// The receiving user cannot receive (unknown, pending, banned or closed).
+    #[error("the recipient cannot receive money")]
+    RecipientUnavailable,
+    /// The wallet was built without a bank adapter, so money cannot move to or from bank cards.
+    #[error("no bank adapter is configured: top-ups and withdrawals are unavailable")]
+    BankNotConfigured,
     /// The builder or configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
@@ -86,7 +132,8 @@ impl WalletError {
             WalletError::Identity(e) => e.is_rejection(),
             WalletError::Token(e) => e.is_rejection(),
             WalletError::Ca(e) => e.is_rejection() || ca_state_refusal(e),
-            WalletError::Store(_) | WalletError::ClosingUnavailable | WalletError::Config(_) => false,
+            WalletError::Payment(e) => crate::money::errors::is_rejection(e),
+            WalletError::Store(_) | WalletError::BankNotConfigured | WalletError::Config(_) => false,
             _ => true,
         }
     }
@@ -98,6 +145,14 @@ impl WalletError {
             WalletError::Token(e) => e.code(),
             WalletError::Ca(e) => e.code(),
             WalletError::Store(_) => "store",
+            WalletError::Payment(e) => crate::money::errors::code(e),
+            WalletError::AuthorizationRequired => "authorization_required",
+            WalletError::OrderMismatch(_) => "order_mismatch",
+            WalletError::DailyCapReached { .. } => "daily_cap_reached",
+            WalletError::WrongCurrency { .. } => "wrong_currency",
+            WalletError::BankCardNotFound(_) => "bank_card_not_found",
+            WalletError::RecipientUnavailable => "recipient_unavailable",
+            WalletError::BankNotConfigured => "bank_not_configured",
             WalletError::Frozen => "frozen",
             WalletError::AccountNotActive { .. } => "account_not_active",
             WalletError::RealNameRequired => "real_name_required",
@@ -109,7 +164,7 @@ impl WalletError {
             WalletError::CertificateNotFound(_) => "certificate_not_found",
             WalletError::CertificateNotYours => "certificate_not_yours",
             WalletError::DeviceNotFound(_) => "device_not_found",
-            WalletError::ClosingUnavailable => "closing_unavailable",
+            WalletError::BalanceNotZero { .. } => "balance_not_zero",
             WalletError::Config(_) => "config",
         }
     }
@@ -121,7 +176,9 @@ impl WalletError {
             WalletError::Store(e)
             | WalletError::Identity(IdentityError::Store(e))
             | WalletError::Token(TokenError::Store(e))
-            | WalletError::Ca(CaError::Store(e)) => e.is_retryable(),
+            | WalletError::Ca(CaError::Store(e))
+            | WalletError::Payment(PaymentError::Store(e)) => e.is_retryable(),
+            WalletError::Payment(PaymentError::Contended { .. } | PaymentError::Bank(_)) => true,
             WalletError::Identity(IdentityError::Conflict(_)) | WalletError::Ca(CaError::Conflict(_)) => true,
             _ => false,
         }

@@ -119,10 +119,11 @@ impl WalletKeys {
         self
     }
 
-    /// The QR signing key (the payments part signs the wallet's merchant codes with it).
-    #[allow(dead_code)] // read by the payments part (merchant QR codes), which builds on this crate
-    pub(crate) fn qr_signing_key(&self) -> &DigestKey {
-        &self.qr_signing
+    /// The key payment, transfer and account ids are derived under (from the digest key, under its own
+    /// label): it must never change for a deployment, or retries would not be recognised.
+    pub(crate) fn payment_ids_key(&self) -> Result<DigestKey, WalletError> {
+        let k = Zeroizing::new(self.digest.digest("qianbao/wallet/payment-id-key/v1", b""));
+        DigestKey::new(k.as_ref()).ok_or_else(|| bad_key("payment id key"))
     }
 
     /// The key flow tickets are signed with: derived from the digest key under its own label.

@@ -32,13 +32,14 @@ pub(crate) enum Notice {
     AccountFrozen,
     AccountBanned,
     AccountClosed,
+    CaseResolved,
     RealNameDecided { approved: bool },
 }
 
 impl Notice {
     fn kind(&self) -> NotificationKind {
         match self {
-            Notice::RealNameDecided { .. } => NotificationKind::AccountNotice,
+            Notice::RealNameDecided { .. } | Notice::CaseResolved => NotificationKind::AccountNotice,
             _ => NotificationKind::SecurityNotice,
         }
     }
@@ -57,6 +58,7 @@ impl Notice {
             Notice::AccountFrozen => "Your qianbao account is frozen",
             Notice::AccountBanned => "Your qianbao account is suspended",
             Notice::AccountClosed => "Your qianbao account is closed",
+            Notice::CaseResolved => "Your report was resolved",
             Notice::RealNameDecided { .. } => "Your real-name verification",
         }
     }
@@ -89,6 +91,9 @@ impl Notice {
             Notice::AccountFrozen => "Your account was frozen: payments are paused until it is reviewed.".into(),
             Notice::AccountBanned => "Your account was suspended; contact support.".into(),
             Notice::AccountClosed => "Your account was closed; its certificates and tokens were revoked.".into(),
+            Notice::CaseResolved => {
+                "Your report of an abnormal transaction was resolved; see the app for details.".into()
+            }
             Notice::RealNameDecided { approved: true } => "Your real-name verification was approved.".into(),
             Notice::RealNameDecided { approved: false } => {
                 "Your real-name verification was not approved; see the app for the reason.".into()
@@ -99,7 +104,7 @@ impl Notice {
     /// The text at `at`.
     pub(crate) fn body(&self, at: Timestamp) -> String {
         let tail = match self {
-            Notice::RealNameDecided { .. } | Notice::AccountClosed => "",
+            Notice::RealNameDecided { .. } | Notice::AccountClosed | Notice::CaseResolved => "",
             _ => NOT_YOU,
         };
         format!("[qianbao] {} ({at}) {tail}", self.what()).trim_end().to_string()

@@ -18,8 +18,8 @@ use crate::{Wallet, WalletError};
 /// expose them to wallet users). Get one with [`Wallet::operator`].
 #[derive(Debug, Clone)]
 pub struct Operator {
-    wallet: Wallet,
-    name: String,
+    pub(crate) wallet: Wallet,
+    pub(crate) name: String,
 }
 
 const CTX: RequestContext = RequestContext::NONE;
@@ -50,7 +50,9 @@ impl Operator {
         Ok(self.wallet.inner.identity.review_queue(limit).await?)
     }
 
-    /// Approves or rejects a submitted application; the user is told the outcome (not the details).
+    /// Approves or rejects a submitted application; the user is told the outcome (not the details). An
+    /// approval opens the user's wallet with the debit limits of the account class (or moves an open
+    /// one to the new class's limits).
     #[tracing::instrument(skip_all, fields(operator = %self.name, application = %application))]
     pub async fn review_application(
         &self,
@@ -59,14 +61,23 @@ impl Operator {
     ) -> Result<Application, WalletError> {
         let app = self.wallet.inner.identity.review_application(application, decision, &self.name, CTX).await?;
         let approved = app.state == ApplicationState::Approved;
+        if approved {
+            // The class may have changed: open the wallet with (or move it to) the class's limits.
+            let user = self.wallet.inner.identity.user(app.user).await?;
+            self.wallet.ensure_wallet(&user).await?;
+        }
         self.wallet.notify_user(app.user, Notice::RealNameDecided { approved }).await;
         Ok(app)
     }
 
-    /// Records an in-person check of the user's documents (one more verification channel).
+    /// Records an in-person check of the user's documents (one more verification channel); the wallet
+    /// moves to the limits of the class reached.
     #[tracing::instrument(skip_all, fields(operator = %self.name, user = %user))]
     pub async fn record_in_person_verification(&self, user: UserId) -> Result<AccountClass, WalletError> {
-        Ok(self.wallet.inner.identity.record_in_person_verification(user, &self.name, CTX).await?)
+        let class = self.wallet.inner.identity.record_in_person_verification(user, &self.name, CTX).await?;
+        let u = self.wallet.inner.identity.user(user).await?;
+        self.wallet.ensure_wallet(&u).await?;
+        Ok(class)
     }
 
     /// Freezes an account: it can still log in and look, but cannot pay or get new certificates or

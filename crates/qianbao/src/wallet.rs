@@ -3,15 +3,19 @@
 use std::sync::Arc;
 
 use qianbao_ca::{CertificateAuthority, DeviceCertVerifier};
-use qianbao_core::{Clock, Entropy, Notifier, Outbox, Timestamp};
+use qianbao_core::{Clock, Notifier, Outbox, Timestamp};
 use qianbao_identity::Identity;
+use qianbao_ledger::payments::Payments;
+use qianbao_ledger::qr::QrCodec;
 use qianbao_store::{Backend, Database};
 use qianbao_token::Tokens;
 use rustls_pki_types::CertificateDer;
 
 use crate::closing::ClosingCheck;
+use crate::ledger::WalletLedger;
+use crate::money::UserLocks;
 use crate::ticket::TicketKey;
-use crate::{Operator, WalletBuilder, WalletConfig, WalletKeys};
+use crate::{Operator, WalletBuilder, WalletConfig};
 
 /// A running wallet: every journey is a method on it.
 ///
@@ -30,14 +34,14 @@ pub(crate) struct Inner {
     pub(crate) ca: CertificateAuthority,
     pub(crate) config: WalletConfig,
     pub(crate) clock: Arc<dyn Clock>,
-    #[allow(dead_code)] // the payments part draws ids and nonces from it
-    pub(crate) entropy: Arc<dyn Entropy>,
     pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) outbox: Option<Outbox>,
-    #[allow(dead_code)] // the payments part reads the QR signing key
-    pub(crate) keys: WalletKeys,
     pub(crate) tickets: TicketKey,
-    pub(crate) closing: Option<Arc<dyn ClosingCheck>>,
+    pub(crate) closing: Arc<dyn ClosingCheck>,
+    pub(crate) payments: Payments<WalletLedger>,
+    pub(crate) qr: QrCodec,
+    pub(crate) bank_configured: bool,
+    pub(crate) locks: UserLocks,
 }
 
 impl std::fmt::Debug for Wallet {
@@ -95,6 +99,12 @@ impl Wallet {
     /// The certificate authority underneath (same caveat as [`Wallet::identity`]).
     pub fn certificate_authority(&self) -> &CertificateAuthority {
         &self.inner.ca
+    }
+
+    /// The payments service underneath (ledger, chart of accounts, payments, red packets, cases; same
+    /// caveat as [`Wallet::identity`]: no real-name, frozen-account or daily-cap policy is applied).
+    pub fn payments(&self) -> &Payments<WalletLedger> {
+        &self.inner.payments
     }
 
     /// The CA's root certificate: the trust anchor clients and TLS servers use.

@@ -136,6 +136,21 @@ impl<L: LedgerPort> Payments<L> {
         Ok(self.view(&stored))
     }
 
+    /// The red packets `sender` created at or after `since`, newest first (at most `limit`): what the
+    /// facade adds to a user's daily spending.
+    pub async fn red_packets_sent(
+        &self,
+        sender: UserId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RedPacketView>, PaymentError> {
+        let mut out = Vec::new();
+        for id in self.store.packets_sent_since(sender, since, limit).await? {
+            out.push(self.red_packet(id).await?);
+        }
+        Ok(out)
+    }
+
     /// Claims the next share of a red packet for `receiver` (who needs a wallet in its currency).
     /// Refused when the packet expired, every share is claimed, the receiver claimed before
     /// ([`RedPacketError::AlreadyClaimed`]), or the sender may not claim; nothing changes then.

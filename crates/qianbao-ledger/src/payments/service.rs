@@ -178,6 +178,34 @@ impl<L: LedgerPort> Payments<L> {
         found.first().map(|a| a.balance()).ok_or(PaymentError::Corrupt(format!("wallet {id} is not in the ledger")))
     }
 
+    /// The id of the payment `payer` asks for with `key`: a merchant payment or transfer (`kind`
+    /// [`MerchantPayment`](PaymentKind::MerchantPayment) or [`Transfer`](PaymentKind::Transfer): they
+    /// share one key space), a top-up or a withdrawal. A caller looks a retry up with it before
+    /// authorizing again; `None` for the kinds a user does not ask for.
+    pub fn payment_id(&self, payer: UserId, kind: PaymentKind, key: &super::IdempotencyKey) -> Option<PaymentId> {
+        let requester = Owner::User(payer).to_bytes();
+        let subject = match kind {
+            PaymentKind::MerchantPayment | PaymentKind::Transfer => "payment",
+            PaymentKind::TopUp | PaymentKind::Withdrawal => kind.as_str(),
+            PaymentKind::Refund | PaymentKind::Reversal => return None,
+        };
+        Some(PaymentId::from_u128(self.keys.ids.subject(subject, &requester, key)))
+    }
+
+    /// The id of the red packet `sender` sends with `key`.
+    pub fn red_packet_id(&self, sender: UserId, key: &super::IdempotencyKey) -> crate::redpacket::RedPacketId {
+        let requester = Owner::User(sender).to_bytes();
+        crate::redpacket::RedPacketId::from_u128(self.keys.ids.subject("red_packet", &requester, key))
+    }
+
+    /// Records that `user` uses `device`: the new-device risk rule then treats it as known. The facade
+    /// calls it for a login from a device that is not new to the account (a device is otherwise known
+    /// once it has paid).
+    #[instrument(skip(self), err)]
+    pub async fn trust_device(&self, user: UserId, device: qianbao_core::DeviceId) -> Result<(), PaymentError> {
+        Ok(self.store.mark_device_known(user, device, self.now()).await?)
+    }
+
     /// Replaces the debit limits of a user's wallet (the facade applies account-class caps this way).
     #[instrument(skip(self, limits), err)]
     pub async fn set_wallet_limits(

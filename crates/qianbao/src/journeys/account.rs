@@ -110,16 +110,16 @@ impl Wallet {
         Ok(self.inner.identity.user(a.user()).await?)
     }
 
-    /// Closes the caller's account: the password again, then the zero-balance check (the seam the ledger
-    /// fills: see [`ClosingCheck`](crate::ClosingCheck); without one this is
-    /// [`WalletError::ClosingUnavailable`]); then every certificate, transaction token, payment code and
-    /// session is revoked and the account closed. Records are kept. A frozen account cannot close.
+    /// Closes the caller's account: the password again, then the zero-balance check (by default the
+    /// wallet on the ledger: no money and nothing pending, else [`WalletError::BalanceNotZero`]; see
+    /// [`ClosingCheck`](crate::ClosingCheck)); then every certificate, transaction token, payment code
+    /// and session is revoked and the account closed. Records are kept. A frozen account cannot close.
     #[tracing::instrument(skip_all, fields(user = tracing::field::Empty))]
     pub async fn close_account(&self, caller: &Caller, password: &Password, reason: &str) -> Result<User, WalletError> {
         let a = self.authenticate(caller).await?;
         let user = a.user();
         self.require_active(user).await?;
-        let check = self.inner.closing.clone().ok_or(WalletError::ClosingUnavailable)?;
+        let check = self.inner.closing.clone();
         self.check_password(user, password, a.ctx).await?;
         let zero = check.confirm_zero_balance(user).await?;
         let contacts = verified(self.inner.identity.contacts(user).await?);

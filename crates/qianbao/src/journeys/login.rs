@@ -353,7 +353,8 @@ impl Wallet {
         Ok(())
     }
 
-    /// Opens the session; a new device is audited and notified.
+    /// Opens the session; a new device is audited and notified (and stays unknown to the payment risk
+    /// rules until it pays), any other is recorded as known to them.
     async fn open_session(
         &self,
         user: UserId,
@@ -368,6 +369,13 @@ impl Wallet {
         let bound = if binding.is_some() { ", certificate-bound" } else { "" };
         let detail = format!("session {} on device {}{bound}", tokens.session, device.id);
         self.audit(user, AuditKind::TOKEN_ISSUED, ctx, detail).await;
+        if !flags.new_device {
+            // Issue 10: a device that is not new to the account is known to the risk rules; a new
+            // device's payments meet the new-device rule until it has paid once.
+            if let Err(e) = self.inner.payments.trust_device(user, device.id).await {
+                tracing::warn!(%user, error = %e, "device not recorded as known to the risk rules");
+            }
+        }
         if flags.new_device {
             let name: String = device.name.chars().take(DEVICE_NAME_CHARS_MAX).collect();
             self.audit(user, AuditKind::NEW_DEVICE, ctx, format!("device {} \"{name}\"", device.id)).await;

@@ -73,7 +73,8 @@ async fn add_and_verify_a_second_contact() {
     .await;
 }
 
-/// A test double of the ledger's zero-balance check: this part of the facade has no ledger yet.
+/// A custom zero-balance check in place of the ledger's (an embedding service that keeps money elsewhere
+/// too supplies its own).
 #[derive(Debug)]
 struct AssumeZeroBalance(Arc<qianbao::core::ManualClock>);
 
@@ -86,8 +87,8 @@ impl ClosingCheck for AssumeZeroBalance {
 }
 
 #[tokio::test]
-async fn closing_needs_the_balance_check_and_revokes_everything() {
-    each_backend("closing_needs_the_balance_check_and_revokes_everything", |db| async move {
+async fn closing_with_a_custom_balance_check_revokes_everything() {
+    each_backend("closing_with_a_custom_balance_check_revokes_everything", |db| async move {
         let tweak = |b: WalletBuilder, clock| b.closing_check(Arc::new(AssumeZeroBalance(clock)));
         let env = Env::builder(db, test_config(), tweak).await;
         let p = phone(PHONE);
@@ -106,21 +107,6 @@ async fn closing_needs_the_balance_check_and_revokes_everything() {
         assert!(env.wallet.verify_payment_certificate(&cert.certificate()).await.is_err());
         // Records are kept.
         assert!(env.audit_kinds(user).await.iter().any(|k| k == "ca.certificate_revoked"));
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn without_a_balance_check_closing_is_refused_and_nothing_changes() {
-    each_backend("without_a_balance_check_closing_is_refused", |db| async move {
-        let env = Env::new(db).await;
-        let p = phone(PHONE);
-        env.register(&p).await;
-        let me = env.session(&p, 1).await.caller();
-        let e = env.wallet.close_account(&me, &pw(PASSWORD), "bye").await.unwrap_err();
-        assert!(matches!(e, WalletError::ClosingUnavailable));
-        assert!(!e.is_rejection());
-        assert_eq!(env.wallet.profile(&me).await.unwrap().status, UserStatus::Active);
     })
     .await;
 }

@@ -10,6 +10,8 @@ use qianbao::qianbao_identity::{
     ContactValue, FaceEvidence, IdCardRequest, Password, PaymentPassword, PhotoDigest, RealName, ResidentId,
     ReviewDecision,
 };
+use qianbao::qianbao_ledger::ScriptedBank;
+use qianbao::qianbao_ledger::payments::IdempotencyKey;
 use qianbao::qianbao_token::DeviceInfo;
 use qianbao::*;
 
@@ -21,6 +23,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const NEW_PASSWORD: &str = "purple elephant juggles quietly";
 pub const PAY: &str = "815926";
 pub const PHONE: &str = "13812345678";
+pub const PHONE_M: &str = "13987654321";
+pub const CARD_M: &str = "6222028765432109908"; // Luhn-valid, 李四's
 
 /// The test configuration: cheap Argon2, and codes that may be sent back to back (the throttle is the
 /// token crate's, tested there).
@@ -69,6 +73,7 @@ pub struct Env {
     pub clock: Arc<ManualClock>,
     pub outbox: Outbox,
     pub entropy: Arc<SeededEntropy>,
+    pub bank: Arc<ScriptedBank>,
 }
 
 impl Env {
@@ -89,7 +94,14 @@ impl Env {
         let clock = Arc::new(ManualClock::new(Timestamp::from_unix_secs(START)));
         let entropy = Arc::new(SeededEntropy::new(11));
         let authority = FakeIdAuthority::new().with_person(ID_F, "王小明").with_person(ID_M, "李四");
-        let bank = FakeBank::new().with_card(CARD, "王小明", PHONE, Some(ID_F), "ICBC");
+        let bank = FakeBank::new().with_card(CARD, "王小明", PHONE, Some(ID_F), "ICBC").with_card(
+            CARD_M,
+            "李四",
+            PHONE_M,
+            Some(ID_M),
+            "ABC",
+        );
+        let money_bank = Arc::new(ScriptedBank::new());
         let builder = Wallet::builder()
             .database(db)
             .keys(keys())
@@ -98,10 +110,11 @@ impl Env {
             .entropy(entropy.clone())
             .id_authority(Arc::new(authority))
             .face_service(Arc::new(FakeFaceService))
-            .bank_verifier(Arc::new(bank));
+            .bank_verifier(Arc::new(bank))
+            .bank_adapter(money_bank.clone());
         let wallet = tweak(builder, clock.clone()).build().await.unwrap();
         let outbox = wallet.outbox().unwrap().clone();
-        Env { wallet, clock, outbox, entropy }
+        Env { wallet, clock, outbox, entropy, bank: money_bank }
     }
 
     pub fn advance(&self, secs: u64) {
@@ -196,6 +209,85 @@ impl Env {
         let me = qianbao::core::Destination::User(user);
         self.outbox.all().into_iter().filter(|n| n.destination == me).map(|n| n.body).collect()
     }
+}
+
+/// Money in the wallet's currency from `"12.34"`.
+pub fn cny(s: &str) -> qianbao::core::Money {
+    qianbao::core::Money::parse(s, qianbao::core::Currency::CNY).unwrap()
+}
+
+pub fn key(s: &str) -> IdempotencyKey {
+    IdempotencyKey::new(s).unwrap()
+}
+
+pub fn by_password() -> Authorization {
+    Authorization::password(pay(PAY))
+}
+
+impl Env {
+    /// Binds the bank card of the person behind `c` (real-name verification by bank card, approved);
+    /// returns the card's reference.
+    pub async fn bind_card(&self, caller: &Caller, who: Person) -> qianbao::qianbao_identity::ApplicationId {
+        use qianbao::qianbao_identity::{BankCardNumber, BankCardRequest};
+        let (name, card, phone, id) = match who {
+            Person::F => ("王小明", CARD, PHONE, ID_F),
+            Person::M => ("李四", CARD_M, PHONE_M, ID_M),
+        };
+        let request = BankCardRequest {
+            holder: RealName::parse(name).unwrap(),
+            card: BankCardNumber::parse(card).unwrap(),
+            phone: PhoneNumber::parse(phone).unwrap(),
+            id_number: Some(ResidentId::parse(id, self.now()).unwrap()),
+        };
+        let app = self.wallet.real_name_by_bank_card(caller, request).await.unwrap();
+        self.wallet.operator("reviewer").review_application(app.id, ReviewDecision::Approve).await.unwrap();
+        app.id
+    }
+
+    /// 王小明: ID card and bank card (three channels: class II), a payment password, `amount` topped up.
+    pub async fn funded(&self, amount: &str) -> (UserId, Session, qianbao::qianbao_identity::ApplicationId) {
+        let p = phone(PHONE);
+        let (user, s) = self.verified(&p).await;
+        let card = self.bind_card(&s.caller(), Person::F).await;
+        self.top_up(&s.caller(), card, amount, "funding").await;
+        (user, s, card)
+    }
+
+    /// 李四: bank card only (one channel: class I), a payment password, `amount` topped up (if any).
+    pub async fn class_one(&self, amount: Option<&str>) -> (UserId, Session, qianbao::qianbao_identity::ApplicationId) {
+        let p = phone(PHONE_M);
+        let user = self.register(&p).await;
+        let s = self.session(&p, 21).await;
+        let card = self.bind_card(&s.caller(), Person::M).await;
+        self.wallet.set_payment_password(&s.caller(), &pay(PAY)).await.unwrap();
+        if let Some(amount) = amount {
+            self.top_up(&s.caller(), card, amount, "funding-m").await;
+        }
+        (user, s, card)
+    }
+
+    pub async fn top_up(&self, caller: &Caller, card: qianbao::qianbao_identity::ApplicationId, amount: &str, k: &str) {
+        let req = CardMovement { card, amount: cny(amount), key: key(k) };
+        let p = self.wallet.top_up(caller, req, &by_password()).await.unwrap();
+        assert_eq!(p.state, qianbao::qianbao_ledger::payments::PaymentState::Completed);
+    }
+
+    pub async fn balance(&self, caller: &Caller) -> qianbao::core::Money {
+        self.wallet.balance(caller).await.unwrap().balance
+    }
+
+    /// A merchant with an account; returns its id and account.
+    pub async fn merchant(&self, n: u128) -> (qianbao::qianbao_ledger::payments::MerchantId, qianbao::core::AccountId) {
+        let m = qianbao::qianbao_ledger::payments::MerchantId::from_u128(n);
+        (m, self.wallet.operator("merchants").open_merchant(m).await.unwrap())
+    }
+}
+
+/// The two people the test doubles know.
+#[derive(Debug, Clone, Copy)]
+pub enum Person {
+    F,
+    M,
 }
 
 /// Runs `body` on every configured backend, each with a fresh database.

@@ -300,6 +300,13 @@ pub trait PaymentsStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Whether a payee account is on the block list.
     fn payee_blocked(&self, account: AccountId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records that `user` uses `device` (the risk rules then treat it as known); idempotent.
+    fn mark_device_known(
+        &self,
+        user: UserId,
+        device: DeviceId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Records a red packet (status `funding`).
     fn insert_packet(
@@ -333,6 +340,14 @@ pub trait PaymentsStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Packets to expire at `now`: open (or exhausted with refused claims) past their deadline, and
     /// those whose return is under way.
+    /// The red packets `sender` created at or after `since`, newest first, at most `limit`.
+    fn packets_sent_since(
+        &self,
+        sender: UserId,
+        since: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<RedPacketId>, StoreError>> + Send;
+    /// The red packets due for a sweep (see `packets_due` of the store).
     fn packets_due(
         &self,
         now: Timestamp,
@@ -501,6 +516,10 @@ impl PaymentsStore for PaymentsDb {
         risk::payee_blocked(&self.db, account).await
     }
 
+    async fn mark_device_known(&self, user: UserId, device: DeviceId, at: Timestamp) -> Result<(), StoreError> {
+        risk::mark_device_known(&self.db, user, device, at).await
+    }
+
     async fn insert_packet(&self, body: &PacketBody) -> Result<Inserted<StoredPacket>, StoreError> {
         packets::insert_packet(&self.db, body).await
     }
@@ -523,6 +542,15 @@ impl PaymentsStore for PaymentsDb {
 
     async fn settle_claim(&self, id: RedPacketId, share_index: u32, to: ClaimState) -> Result<bool, StoreError> {
         packets::settle_claim(&self.db, id, share_index, to).await
+    }
+
+    async fn packets_sent_since(
+        &self,
+        sender: UserId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RedPacketId>, StoreError> {
+        packets::packets_sent_since(&self.db, sender, since, limit).await
     }
 
     async fn packets_due(&self, now: Timestamp, limit: u32) -> Result<Vec<RedPacketId>, StoreError> {

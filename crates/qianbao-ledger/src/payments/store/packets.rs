@@ -162,6 +162,21 @@ pub(super) async fn settle_claim(
     .await
 }
 
+pub(super) async fn packets_sent_since(
+    db: &Database,
+    sender: UserId,
+    since: Timestamp,
+    limit: u32,
+) -> Result<Vec<RedPacketId>, StoreError> {
+    const SQL: &str = "SELECT id FROM pay_red_packets WHERE sender = $1 AND created_at >= $2 \
+        ORDER BY created_at DESC, id LIMIT $3";
+    query(db, SQL, vec![sender.to_bytes().into(), ts_to_sql(since).into(), limit_sql(limit).into()])
+        .await?
+        .iter()
+        .map(|r| Ok(RedPacketId::from_u128(id_from_sql(&r.bytes(0)?)?.as_u128())))
+        .collect()
+}
+
 pub(super) async fn packets_due(db: &Database, now: Timestamp, limit: u32) -> Result<Vec<RedPacketId>, StoreError> {
     const SQL: &str = "SELECT id FROM pay_red_packets p WHERE (state = 'open' AND expires_at <= $1) \
         OR state = 'returning' \

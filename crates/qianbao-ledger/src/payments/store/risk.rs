@@ -78,6 +78,19 @@ pub(super) fn write_stmts(w: &RiskWrite) -> Result<Vec<Stmt>, StoreError> {
     Ok(script)
 }
 
+pub(super) async fn mark_device_known(
+    db: &Database,
+    user: UserId,
+    device: DeviceId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let stmt = Stmt::any(
+        "INSERT INTO pay_known_devices (user_id, device_id, first_seen) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        vec![user.to_bytes().into(), device.to_bytes().into(), ts_to_sql(at).into()],
+    );
+    run(db, vec![stmt]).await.map(|_| ())
+}
+
 pub(super) async fn record_decision(db: &Database, d: &DecisionRecord) -> Result<(), StoreError> {
     let outcome = to_json(&d.outcome)?;
     let stmt = Stmt::any(

@@ -174,10 +174,21 @@ CREATE INDEX pay_case_events_case ON pay_case_events (case_id, seq);
     };
 }
 
-pub(crate) static MIGRATIONS: &[Migration] = &[Migration {
-    component: "payments",
-    version: 1,
-    name: "chart, payments, fee usage, risk, red packets, cases",
-    sqlite: tables!("BLOB", "INTEGER PRIMARY KEY"),
-    postgres: tables!("BYTEA", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
-}];
+const PACKETS_BY_SENDER: &str = "CREATE INDEX pay_red_packets_sender ON pay_red_packets (sender, created_at);";
+
+pub(crate) static MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "payments",
+        version: 1,
+        name: "chart, payments, fee usage, risk, red packets, cases",
+        sqlite: tables!("BLOB", "INTEGER PRIMARY KEY"),
+        postgres: tables!("BYTEA", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+    },
+    Migration {
+        component: "payments",
+        version: 2,
+        name: "red packets by sender",
+        sqlite: PACKETS_BY_SENDER,
+        postgres: PACKETS_BY_SENDER,
+    },
+];
