@@ -73,6 +73,7 @@ async fn random_journeys_conserve_money_and_hold_every_cap() {
     let mut config = test_config();
     config.policy.daily_cap_single_factor_minor = 300_00;
     config.policy.daily_cap_two_factors_minor = 300_00;
+    config.tokens.access_ttl_secs = 7 * 86_400; // clock jumps and throttle waits must not end sessions
     let env = Env::with(qianbao::Database::open_in_memory().unwrap(), config).await;
     let (f, _, f_card) = env.funded("2000.00").await;
     let (m, _, m_card) = env.class_one(Some("800.00")).await;
