@@ -71,8 +71,8 @@ async fn random_journeys_conserve_money_and_hold_every_cap() {
     let _guard = SeedGuard(seed);
     let mut rng = Rng(seed | 1);
     let mut config = test_config();
-    config.policy.daily_cap_single_factor_minor = 300_00;
-    config.policy.daily_cap_two_factors_minor = 300_00;
+    config.policy.daily_cap_single_factor_minor = 30_000;
+    config.policy.daily_cap_two_factors_minor = 30_000;
     config.tokens.access_ttl_secs = 7 * 86_400; // clock jumps and throttle waits must not end sessions
     let env = Env::with(qianbao::Database::open_in_memory().unwrap(), config).await;
     let (f, _, f_card) = env.funded("2000.00").await;
@@ -94,7 +94,7 @@ async fn random_journeys_conserve_money_and_hold_every_cap() {
         let (user, contact, device, card) = &users[who];
         let me = sessions[who].clone();
         let _ = (contact, device);
-        let amount = Money::from_minor(rng.below(250_00) as i64, Currency::CNY); // zero is bad input
+        let amount = Money::from_minor(rng.below(25_000) as i64, Currency::CNY); // zero is bad input
         let k = key(&format!("s{step}"));
         match rng.below(9) {
             0..=2 => {
@@ -172,7 +172,7 @@ async fn random_journeys_conserve_money_and_hold_every_cap() {
     for id in &acknowledged {
         env.wallet.payments().payment(*id).await.expect("an acknowledged payment is recorded");
     }
-    check_caps(&env, f, m, 300_00).await;
+    check_caps(&env, f, m, 30_000).await;
 }
 
 async fn check_conservation(env: &Env) {
@@ -195,7 +195,7 @@ async fn check_conservation(env: &Env) {
 /// Each user's capped payments per Beijing day stayed within the day cap; the class I user's stayed
 /// within CNY 1,000 in all.
 async fn check_caps(env: &Env, f: UserId, m: UserId, day_cap: i64) {
-    for (user, lifetime_cap) in [(f, None), (m, Some(1_000_00))] {
+    for (user, lifetime_cap) in [(f, None), (m, Some(100_000))] {
         let mut by_day: BTreeMap<u64, i64> = BTreeMap::new();
         let payments = env.wallet.payments().payments_of(Owner::User(user), 10_000).await.unwrap();
         let out = payments.iter().filter(|p| {
