@@ -127,7 +127,12 @@
 //! | real name | [`request_real_name_code`](Wallet::request_real_name_code), [`real_name_by_id_card`](Wallet::real_name_by_id_card), [`real_name_by_bank_card`](Wallet::real_name_by_bank_card), [`resubmit_real_name`](Wallet::resubmit_real_name), [`real_name_applications`](Wallet::real_name_applications), [`account_class`](Wallet::account_class); review: [`Operator::review_application`] |
 //! | certificates | [`request_certificate_code`](Wallet::request_certificate_code), [`issue_certificate`](Wallet::issue_certificate), [`certificates`](Wallet::certificates), [`certificate`](Wallet::certificate), [`certificate_usage`](Wallet::certificate_usage), [`renew_certificate`](Wallet::renew_certificate), [`reissue_certificate`](Wallet::reissue_certificate), [`revoke_certificate`](Wallet::revoke_certificate), [`crl_pem`](Wallet::crl_pem); for payments: [`verify_payment_certificate`](Wallet::verify_payment_certificate), [`verify_payment_order`](Wallet::verify_payment_order) |
 //! | transaction tokens | [`request_transaction_token`](Wallet::request_transaction_token), [`transaction_tokens`](Wallet::transaction_tokens), [`revoke_transaction_token`](Wallet::revoke_transaction_token) |
-//! | records | [`audit_trail`](Wallet::audit_trail) |
+//! | records | [`audit_trail`](Wallet::audit_trail), [`payment_history`](Wallet::payment_history), [`spending`](Wallet::spending), [`balance`](Wallet::balance) |
+//! | money in and out | [`open_wallet`](Wallet::open_wallet), [`bank_cards`](Wallet::bank_cards), [`top_up`](Wallet::top_up), [`withdraw`](Wallet::withdraw); [`Operator::reconcile_bank`] |
+//! | pay | [`pay_merchant`](Wallet::pay_merchant), [`pay_qr`](Wallet::pay_qr), [`transfer`](Wallet::transfer), [`enroll_payment_code`](Wallet::enroll_payment_code) with [`MerchantDesk::charge_payment_code`]; refunds: [`MerchantDesk::refund`], [`Operator::refund`] |
+//! | red packets | [`send_red_packet`](Wallet::send_red_packet), [`claim_red_packet`](Wallet::claim_red_packet), [`red_packet`](Wallet::red_packet); [`Operator::expire_red_packets`] |
+//! | abnormal transactions | [`report_abnormal_transaction`](Wallet::report_abnormal_transaction), [`cases`](Wallet::cases), [`case`](Wallet::case); [`Operator::resolve_case`] |
+//! | merchants | [`Operator::open_merchant`], [`Operator::merchant_static_code`], [`Operator::merchant_dynamic_code`], [`Wallet::merchant`] |
 //! | close | [`close_account`](Wallet::close_account) |
 //!
 //! Multi-step journeys hand out a [`FlowTicket`]: an opaque, HMAC-signed, short-lived token that binds
@@ -149,7 +154,18 @@
 //! - **Certificates** need a fresh SMS code plus the login or payment password; a reissue (补办) too, and it
 //!   revokes the old certificates and signs the lost device out.
 //! - **Closing** revokes certificates, transaction tokens, payment codes and sessions; it needs the
-//!   ledger's zero-balance check ([`ClosingCheck`]).
+//!   wallet at zero with nothing pending ([`WalletError::BalanceNotZero`]; see [`ClosingCheck`]).
+//! - **Money** ([`Authorization`]): a payment is authorized by the payment password, a certificate-signed
+//!   order (no password) or a transaction token (consumed atomically, given back if the payment is
+//!   refused). The account class sets ledger limits on the wallet (PBOC: class I CNY 1,000 since
+//!   opening, II CNY 100,000 and III CNY 200,000 a year); each day's payments stay within the cap of the
+//!   payment's [`AuthStrength`] (one factor CNY 1,000, two CNY 5,000, a certificate the configured
+//!   limit; [`WalletError::DailyCapReached`]). Transfers and red packets need real name; a frozen or
+//!   banned account cannot pay; a report of an abnormal transaction freezes the wallet's debits until an
+//!   operator resolves the case. Payments from a device first seen at a new-device login meet the
+//!   new-device risk rule.
+//! - **Ledger**: the payments run on [`WalletLedger`]; until the durable ledger is wired in it is the
+//!   in-memory one, so balances do not survive a restart.
 //! - **Password reset** revokes every session; a password change signs other devices out (configurable).
 //!
 //! # Notices and the audit trail

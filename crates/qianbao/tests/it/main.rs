@@ -13,5 +13,6 @@ mod payment_password;
 mod policy;
 mod records;
 mod security;
+mod simulation;
 mod support;
 mod tokens;

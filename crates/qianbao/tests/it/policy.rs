@@ -40,9 +40,9 @@ async fn token(env: &Env, caller: &Caller, user: qianbao::core::UserId, max: &st
 async fn daily_caps_follow_the_authentication_strength() {
     each_backend("policy_daily_caps", |db| async move {
         let mut config = test_config();
-        config.policy.daily_cap_single_factor_minor = 200_00;
-        config.policy.daily_cap_two_factors_minor = 300_00;
-        config.policy.daily_cap_certificate_minor = 400_00;
+        config.policy.daily_cap_single_factor_minor = 20_000;
+        config.policy.daily_cap_two_factors_minor = 30_000;
+        config.policy.daily_cap_certificate_minor = 40_000;
         let env = Env::with(db, config).await;
         let (user, s, _) = env.funded("1000.00").await;
         let me = s.caller();
@@ -151,7 +151,7 @@ async fn a_token_is_given_back_when_the_payment_fails() {
 async fn class_one_limits_hold_on_the_ledger() {
     each_backend("policy_class_limits", |db| async move {
         let mut config = test_config();
-        config.policy.daily_cap_single_factor_minor = 5_000_00;
+        config.policy.daily_cap_single_factor_minor = 500_000;
         let env = Env::with(db, config).await;
         let (_, s, _) = env.class_one(Some("1500.00")).await;
         let me = s.caller();
