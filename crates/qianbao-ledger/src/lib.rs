@@ -234,7 +234,7 @@ pub use outcome::{
 };
 pub use result::{CreateAccountResult, CreateTransferResult};
 pub use state::{BATCH_EVENTS_MAX, LedgerState, Needs};
-pub use store::LedgerStore;
+pub use store::{DurableLedger, JournalCheck, JournalHead, LedgerOptions, LedgerStore};
 pub use transfer::{AMOUNT_MAX, NewTransfer, PendingState, PendingStatus, Transfer};
 
 #[cfg(test)]
