@@ -234,7 +234,10 @@ pub use outcome::{
 };
 pub use result::{CreateAccountResult, CreateTransferResult};
 pub use state::{BATCH_EVENTS_MAX, LedgerState, Needs};
-pub use store::{DurableLedger, JournalCheck, JournalHead, LedgerOptions, LedgerStore};
+pub use store::{
+    BalancePage, Cursor, Direction, DurableLedger, JournalCheck, JournalHead, LedgerOptions, LedgerStore,
+    SpendingReport, Total, TransferFilter, TransferPage,
+};
 pub use transfer::{AMOUNT_MAX, NewTransfer, PendingState, PendingStatus, Transfer};
 
 #[cfg(test)]

@@ -140,3 +140,27 @@ fn sqlite_transfers(conn: &Connection, keys: &[(TransferId, Option<i64>)]) -> Re
     }
     Ok(out)
 }
+
+/// The journal head.
+pub(crate) async fn journal_head(shared: &Shared) -> Result<super::JournalHead, LedgerError> {
+    match &shared.db {
+        #[cfg(feature = "sqlite")]
+        Database::Sqlite(db) => Ok(db.read(|conn| super::sqlite_read::head(conn)).await?),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(pg) => super::postgres_read::head(&pg.client().await?).await,
+        #[allow(unreachable_patterns)]
+        _ => Err(unsupported()),
+    }
+}
+
+/// Recomputes the journal chain.
+pub(crate) async fn verify_journal(shared: &Shared) -> Result<super::JournalCheck, LedgerError> {
+    match &shared.db {
+        #[cfg(feature = "sqlite")]
+        Database::Sqlite(db) => Ok(db.read(|conn| super::sqlite_read::verify(conn)).await?),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(pg) => super::postgres_read::verify(pg).await,
+        #[allow(unreachable_patterns)]
+        _ => Err(unsupported()),
+    }
+}

@@ -13,12 +13,19 @@ mod journal;
 mod port;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_read;
+mod query;
+mod reads;
 mod schema;
 mod service;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqlite")]
+mod sqlite_read;
 
 pub use journal::{JournalCheck, JournalHead};
+pub use query::{BalancePage, Cursor, Direction, PAGE_ROWS_MAX, SpendingReport, Total, TransferFilter, TransferPage};
 pub use schema::MIGRATIONS;
 pub use service::{DurableLedger, LedgerOptions};
 

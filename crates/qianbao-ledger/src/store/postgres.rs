@@ -22,9 +22,9 @@ use crate::{Account, AccountLimit, LedgerError, LedgerState, Needs, PendingState
 
 pub(crate) const TRANSFER_COLS: &str =
     "t.ts, t.id, t.dr, t.cr, t.amount, t.pending_id, t.ud128, t.ud64, t.ud32, t.timeout, t.ledger, t.code, t.flags";
-const ACCOUNT_COLS: &str = "id, dp, dpo, cp, cpo, flags, ledger, code, ud128, ud64, ud32, ts";
+pub(crate) const ACCOUNT_COLS: &str = "id, dp, dpo, cp, cpo, flags, ledger, code, ud128, ud64, ud32, ts";
 
-fn pg(e: qianbao_store::drivers::tokio_postgres::Error) -> LedgerError {
+pub(crate) fn pg(e: qianbao_store::drivers::tokio_postgres::Error) -> LedgerError {
     LedgerError::Store(StoreError::from(e))
 }
 
@@ -51,7 +51,7 @@ pub(crate) fn transfer_row(r: &Row, at: usize) -> Result<Transfer, StoreError> {
     .decode()
 }
 
-fn account_row(r: &Row) -> Result<Account, StoreError> {
+pub(crate) fn account_row(r: &Row) -> Result<Account, StoreError> {
     AccountCols {
         id: r.get(0),
         dp: r.get(1),

@@ -195,6 +195,17 @@ impl DurableLedger {
         super::backend::lookup_accounts(&self.shared, ids.to_vec()).await
     }
 
+    /// The head of the journal: how many batches were committed and the chain digest after the last.
+    pub async fn journal_head(&self) -> Result<super::JournalHead, LedgerError> {
+        super::backend::journal_head(&self.shared).await
+    }
+
+    /// Recomputes the journal's SHA-256 chain from the stored rows and reports the first batch whose
+    /// link does not match (a changed, added or removed transfer, account, failed id or event).
+    pub async fn verify_journal(&self) -> Result<super::JournalCheck, LedgerError> {
+        super::backend::verify_journal(&self.shared).await
+    }
+
     /// The transfers with these ids that exist, in the order asked (missing ids are left out).
     pub async fn lookup_transfers(&self, ids: &[TransferId]) -> Result<Vec<Transfer>, LedgerError> {
         super::backend::lookup_transfers(&self.shared, ids.to_vec()).await
