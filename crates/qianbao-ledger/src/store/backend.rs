@@ -145,7 +145,7 @@ fn sqlite_transfers(conn: &Connection, keys: &[(TransferId, Option<i64>)]) -> Re
 pub(crate) async fn journal_head(shared: &Shared) -> Result<super::JournalHead, LedgerError> {
     match &shared.db {
         #[cfg(feature = "sqlite")]
-        Database::Sqlite(db) => Ok(db.read(|conn| super::sqlite_read::head(conn)).await?),
+        Database::Sqlite(db) => Ok(db.read(super::sqlite_read::head).await?),
         #[cfg(feature = "postgres")]
         Database::Postgres(pg) => super::postgres_read::head(&pg.client().await?).await,
         #[allow(unreachable_patterns)]
@@ -157,7 +157,7 @@ pub(crate) async fn journal_head(shared: &Shared) -> Result<super::JournalHead, 
 pub(crate) async fn verify_journal(shared: &Shared) -> Result<super::JournalCheck, LedgerError> {
     match &shared.db {
         #[cfg(feature = "sqlite")]
-        Database::Sqlite(db) => Ok(db.read(|conn| super::sqlite_read::verify(conn)).await?),
+        Database::Sqlite(db) => Ok(db.read(super::sqlite_read::verify).await?),
         #[cfg(feature = "postgres")]
         Database::Postgres(pg) => super::postgres_read::verify(pg).await,
         #[allow(unreachable_patterns)]

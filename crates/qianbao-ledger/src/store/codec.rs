@@ -165,7 +165,7 @@ impl LimitCols<'_> {
             2 => LimitWindow::Day,
             w => return Err(StoreError::corrupt(format!("limit window {w} is unknown"))),
         };
-        if self.codes.len() % 2 != 0 {
+        if !self.codes.len().is_multiple_of(2) {
             return Err(StoreError::corrupt("limit codes are pairs of bytes"));
         }
         let codes = self.codes.chunks(2).map(|c| TransferCode::from_u16(u16::from_be_bytes([c[0], c[1]]))).collect();

@@ -257,8 +257,5 @@ async fn queries_page_filter_and_total() {
 }
 
 fn total(amount: u128, count: u64) -> qianbao_ledger::Total {
-    let mut t = qianbao_ledger::Total::default();
-    t.amount = amount;
-    t.count = count;
-    t
+    qianbao_ledger::Total { amount, count }
 }
