@@ -30,6 +30,14 @@ pub trait LedgerBackend {
     fn create_accounts(&mut self, batch: &[NewAccount]) -> Result<(), BackendError>;
     /// Decides a batch of transfers; returns how many were created.
     fn create_transfers(&mut self, batch: &[NewTransfer]) -> Result<usize, BackendError>;
+    /// Applies the untimed funding transfers (a baseline may do it in bulk).
+    fn fund(&mut self, batch: &[NewTransfer]) -> Result<usize, BackendError> {
+        self.create_transfers(batch)
+    }
+    /// True for a baseline that only runs single-phase payments.
+    fn payments_only(&self) -> bool {
+        false
+    }
 }
 
 /// The engine in memory: a complete [`LedgerState`] and a clock that advances 1 ms per batch.
@@ -220,7 +228,7 @@ pub fn set_up(backend: &mut dyn LedgerBackend, workload: &mut Workload) -> Resul
         backend.create_accounts(chunk)?;
     }
     for chunk in workload.funding().chunks(BATCH) {
-        let created = backend.create_transfers(chunk)?;
+        let created = backend.fund(chunk)?;
         if created != chunk.len() {
             return Err(format!("funding created {created} of {}", chunk.len()).into());
         }

@@ -1,4 +1,5 @@
 //! Shared pieces of qianbao's benches: deterministic ledger workloads and the backends the throughput
 //! harness drives.
 
+pub mod durable;
 pub mod ledger;

@@ -3,11 +3,19 @@
 //! `transfers`, `transfers_per_sec`, `p50_ms`, `p99_ms` (per batch), `created`, and
 //! `cpu_transfers_per_sec` (by the thread's CPU time, which waiting for a busy core does not inflate).
 //!
+//! Backends: `memory` (the engine), `sqlite` (the durable ledger, WAL, `synchronous=FULL`),
+//! `baseline-sqlite` (one transaction per transfer), and — when `--postgres-url URL` or
+//! `QIANBAO_TEST_POSTGRES_URL` names a server — `postgres` and `baseline-postgres`. Storage backends run
+//! with 10,000 accounts unless `--accounts` asks otherwise; baselines run single-phase payments only and
+//! `--baseline-batches` batches (default 1). After the runs, one line per ratio durable/baseline.
+//!
 //! Options: `--quick` (fewer batches), `--backend NAME` (only that backend), `--accounts N` (only that
-//! account count), `--scenario NAME` (only that scenario), `--batches N` (timed batches per run).
+//! account count), `--scenario NAME` (only that scenario), `--batches N` (timed batches per run),
+//! `--storage-batches N` (timed batches per durable run, default 100; 40 on PostgreSQL).
 
 use std::time::{Duration, Instant};
 
+use qianbao_bench::durable::{BaselinePostgres, BaselineSqlite, DurableBackend};
 use qianbao_bench::ledger::{BATCH, BackendError, LedgerBackend, MemoryBackend, Scenario, Workload, set_up};
 
 /// Batches timed per run.
@@ -21,12 +29,20 @@ fn main() -> Result<(), BackendError> {
     let option = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let filter =
         Filter { backend: option("--backend"), accounts: option("--accounts"), scenario: option("--scenario") };
+    let number = |name: &str, default: usize| -> Result<usize, BackendError> {
+        option(name).map_or(Ok(default), |n| n.parse()).map_err(|e| format!("{name}: {e}").into())
+    };
     match args.first().map(String::as_str) {
         Some("ledger") => {
-            let default = if quick { BATCHES_QUICK } else { BATCHES };
-            let batches =
-                option("--batches").map_or(Ok(default), |n| n.parse()).map_err(|e| format!("--batches: {e}"))?;
-            ledger(batches, &filter)
+            let batches = number("--batches", if quick { BATCHES_QUICK } else { BATCHES })?;
+            let plan = Plan {
+                batches,
+                storage_batches: number("--storage-batches", if quick { BATCHES_QUICK } else { BATCHES })?,
+                baseline_batches: number("--baseline-batches", 1)?,
+                postgres_url: option("--postgres-url")
+                    .or_else(|| std::env::var("QIANBAO_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())),
+            };
+            ledger(&plan, &filter)
         }
         other => Err(format!(
             "usage: throughput ledger [--quick] [--backend NAME] [--accounts N] [--scenario NAME]; got {other:?}"
@@ -51,23 +67,84 @@ impl Filter {
 }
 
 /// The backends the harness knows, by name.
-const BACKENDS: &[&str] = &["memory"];
+const BACKENDS: &[&str] = &["memory", "sqlite", "baseline-sqlite", "postgres", "baseline-postgres"];
 
-/// A fresh backend for a run over `accounts` wallets and `batches` timed batches.
-fn backend(name: &str, accounts: usize, batches: usize) -> Result<Box<dyn LedgerBackend>, BackendError> {
-    match name {
-        "memory" => Ok(Box::new(MemoryBackend::new(accounts + 1, accounts + batches * BATCH))),
-        other => Err(format!("unknown backend {other:?}; known: {BACKENDS:?}").into()),
+/// How much each run does.
+struct Plan {
+    batches: usize,
+    storage_batches: usize,
+    baseline_batches: usize,
+    postgres_url: Option<String>,
+}
+
+impl Plan {
+    fn batches(&self, backend: &str) -> usize {
+        match backend {
+            "memory" => self.batches,
+            "postgres" => self.storage_batches.min(40),
+            b if b.starts_with("baseline") => self.baseline_batches,
+            _ => self.storage_batches,
+        }
     }
 }
 
-fn ledger(batches: usize, filter: &Filter) -> Result<(), BackendError> {
+/// A fresh backend for a run over `accounts` wallets and `batches` timed batches; `None` when it
+/// cannot run here (PostgreSQL without a URL).
+fn backend(
+    name: &str,
+    accounts: usize,
+    batches: usize,
+    plan: &Plan,
+) -> Result<Option<Box<dyn LedgerBackend>>, BackendError> {
+    let url = plan.postgres_url.as_deref();
+    Ok(match (name, url) {
+        ("memory", _) => Some(Box::new(MemoryBackend::new(accounts + 1, accounts + batches * BATCH))),
+        ("sqlite", _) => Some(Box::new(DurableBackend::sqlite()?)),
+        ("baseline-sqlite", _) => Some(Box::new(BaselineSqlite::new()?)),
+        ("postgres", Some(url)) => Some(Box::new(DurableBackend::postgres(url)?)),
+        ("baseline-postgres", Some(url)) => Some(Box::new(BaselinePostgres::new(url)?)),
+        ("postgres" | "baseline-postgres", None) => {
+            eprintln!("{name}: skipped (no --postgres-url and QIANBAO_TEST_POSTGRES_URL is not set)");
+            None
+        }
+        (other, _) => return Err(format!("unknown backend {other:?}; known: {BACKENDS:?}").into()),
+    })
+}
+
+fn ledger(plan: &Plan, filter: &Filter) -> Result<(), BackendError> {
+    let mut rates: Vec<(String, Scenario, usize, f64)> = Vec::new();
     for accounts in [10_000usize, 1_000_000] {
         for scenario in [Scenario::Payments, Scenario::TwoPhase] {
             for name in BACKENDS {
-                if filter.allows(name, accounts, scenario) {
-                    run(backend(name, accounts, batches)?.as_mut(), scenario, accounts, batches)?;
+                // Storage backends set up a million accounts only when asked to.
+                let storage = *name != "memory";
+                if !filter.allows(name, accounts, scenario)
+                    || (storage && accounts > 10_000 && filter.accounts.is_none())
+                {
+                    continue;
                 }
+                let batches = plan.batches(name);
+                let Some(mut b) = backend(name, accounts, batches, plan)? else { continue };
+                if b.payments_only() && scenario != Scenario::Payments {
+                    continue;
+                }
+                let rate = run(b.as_mut(), scenario, accounts, batches)?;
+                rates.push((name.to_string(), scenario, accounts, rate));
+            }
+        }
+    }
+    for (durable, baseline) in [("sqlite", "baseline-sqlite"), ("postgres", "baseline-postgres")] {
+        let find =
+            |n: &str, s: Scenario, a: usize| rates.iter().find(|r| r.0 == n && r.1 == s && r.2 == a).map(|r| r.3);
+        for (_, scenario, accounts, rate) in rates.iter().filter(|r| r.0 == durable) {
+            if let Some(base) = find(baseline, Scenario::Payments, *accounts) {
+                let line = serde_json::json!({
+                    "ratio": format!("{durable}/{baseline}"),
+                    "scenario": scenario.name(),
+                    "accounts": accounts,
+                    "value": (rate / base * 10.0).round() / 10.0,
+                });
+                println!("{line}");
             }
         }
     }
@@ -79,7 +156,7 @@ fn run(
     scenario: Scenario,
     accounts: usize,
     batches: usize,
-) -> Result<(), BackendError> {
+) -> Result<f64, BackendError> {
     let mut workload = Workload::new(accounts as u64, 42);
     set_up(backend, &mut workload)?;
     let work: Vec<_> = (0..batches).map(|_| workload.batch(scenario, BATCH)).collect();
@@ -109,7 +186,7 @@ fn run(
         "cpu_transfers_per_sec": cpu.map(|c| (transfers as f64 / c.as_secs_f64()).round()),
     });
     println!("{line}");
-    Ok(())
+    Ok(transfers as f64 / total.as_secs_f64())
 }
 
 /// CPU time of the calling thread (Linux: `/proc/thread-self/schedstat`), `None` elsewhere.

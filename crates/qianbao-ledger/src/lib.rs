@@ -1,6 +1,6 @@
 //! The double-entry ledger of qianbao: accounts, transfers decided in batches in memory, two-phase
 //! holds, linked chains, exact idempotency and debit limits. The model and its precision follow
-//! TigerBeetle; storage (SQLite, PostgreSQL) sits behind [`LedgerStore`] and persists what the engine
+//! TigerBeetle; storage (SQLite, PostgreSQL) is [`DurableLedger`], which persists what the engine
 //! decided.
 //!
 //! # The model
@@ -202,7 +202,41 @@
 //! # What is deliberately absent
 //!
 //! Imported (back-dated) events and TigerBeetle's history queries: history and look-ups by account are
-//! the store's job. Storage backends, the journal hash chain and group commit are in [`store`].
+//! the store's job.
+//!
+//! # Durable storage
+//!
+//! [`DurableLedger`] runs the engine on a `qianbao_store::Database` (SQLite or PostgreSQL): concurrent
+//! requests are gathered into groups, decided on one view and written in one transaction each (group
+//! commit); every call returns after the commit. Each committed group is a link of a SHA-256 chain
+//! ([`DurableLedger::verify_journal`]). It implements [`LedgerPort`], and answers history queries
+//! ([`DurableLedger::account_transfers`], [`DurableLedger::balance_history`],
+//! [`DurableLedger::spending`]). See [`store`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use qianbao_core::{AccountId, ManualClock, Timestamp, TransferId};
+//! use qianbao_ledger::*;
+//!
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let clock = Arc::new(ManualClock::new(Timestamp::from_unix_secs(1_800_000_000)));
+//! let db = qianbao_store::Database::open_in_memory()?;
+//! let ledger = DurableLedger::open(db, LedgerConfig::default(), clock).await?;
+//! let (bank, alice) = (AccountId::from_u128(1), AccountId::from_u128(2));
+//! ledger.create_accounts(&[
+//!     NewAccount::new(bank, Ledger::CNY, AccountCode::BANK_SETTLEMENT),
+//!     NewAccount::new(alice, Ledger::CNY, AccountCode::WALLET),
+//! ]).await?;
+//! let top_up = NewTransfer::new(TransferId::from_u128(9), bank, alice, 100_00, Ledger::CNY, TransferCode::TOP_UP);
+//! assert_eq!(ledger.create_transfers(&[top_up]).await?, [CreateTransferResult::Ok]);
+//! assert_eq!(ledger.create_transfers(&[top_up]).await?, [CreateTransferResult::Exists]);
+//! assert!(ledger.verify_journal().await?.is_intact());
+//! let page = ledger.account_transfers(alice, &TransferFilter::default(), None, 20).await?;
+//! assert_eq!(page.transfers.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -234,7 +268,10 @@ pub use outcome::{
 };
 pub use result::{CreateAccountResult, CreateTransferResult};
 pub use state::{BATCH_EVENTS_MAX, LedgerState, Needs};
-pub use store::LedgerStore;
+pub use store::{
+    BalancePage, Cursor, Direction, DurableLedger, JournalCheck, JournalHead, LedgerOptions, LedgerStore,
+    SpendingReport, Total, TransferFilter, TransferPage,
+};
 pub use transfer::{AMOUNT_MAX, NewTransfer, PendingState, PendingStatus, Transfer};
 
 #[cfg(test)]

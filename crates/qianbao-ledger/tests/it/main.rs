@@ -1,5 +1,6 @@
 //! Integration tests of qianbao-ledger through its public API.
 
+mod durable;
 mod fees;
 mod journeys;
 mod props;

@@ -1,8 +1,8 @@
 //! The payment products through the public API, on every store backend.
 //!
-//! Everything here runs against a [`LedgerPort`] made by [`ledger_for`]: today the in-memory
-//! [`MemoryLedger`]; a durable ledger plugs in by changing that one function (its tests then run
-//! every product, rejection, property and conformance test on it).
+//! Everything here runs against a [`LedgerPort`] made by [`ledger_for`]: the durable ledger
+//! ([`DurableLedger`](qianbao_ledger::DurableLedger)) on the test's database, so every product,
+//! rejection, property and conformance test runs on SQLite and PostgreSQL.
 //!
 //! Amounts are written in fen grouped as yuan and fen (`100_00` is CNY 100.00).
 #![allow(clippy::inconsistent_digit_grouping)]
@@ -48,13 +48,12 @@ pub fn qr_codec() -> QrCodec {
     QrCodec::new(QrConfig::default(), QrKeyring::new(KeyId::new("q1").unwrap(), digest_key(5))).unwrap()
 }
 
-/// The ledger the payment tests run on. To run every payments test on another `LedgerPort` (the
-/// durable ledger), change this alias and [`ledger_for`].
-pub type TestLedger = MemoryLedger;
+/// The ledger the payment tests run on.
+pub type TestLedger = qianbao_ledger::DurableLedger;
 
-/// A fresh ledger on `db` (unused by the in-memory ledger) stamped by `clock`.
-pub fn ledger_for(_db: &Database, clock: Arc<ManualClock>) -> TestLedger {
-    MemoryLedger::new(LedgerConfig::default(), clock)
+/// A fresh durable ledger on `db` stamped by `clock`.
+pub async fn ledger_for(db: &Database, clock: Arc<ManualClock>) -> TestLedger {
+    qianbao_ledger::DurableLedger::open(db.clone(), LedgerConfig::default(), clock).await.unwrap()
 }
 
 /// A payments service with its test doubles.
@@ -66,7 +65,7 @@ pub struct Harness<L = TestLedger> {
 
 pub async fn harness(db: Database, config: PaymentsConfig) -> Harness {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_secs(START)));
-    let ledger = ledger_for(&db, clock.clone());
+    let ledger = ledger_for(&db, clock.clone()).await;
     harness_on(ledger, db, config, clock).await
 }
 

@@ -103,3 +103,13 @@ async fn memory_ledger_conforms() {
     let clone = ledger.clone();
     assert_eq!(clone.with_state(|s| s.accounts().len()), 3);
 }
+
+#[tokio::test]
+async fn durable_ledger_conforms() {
+    super::each("durable_ledger_conforms", |db| async move {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_unix_secs(super::START)));
+        let ledger = qianbao_ledger::DurableLedger::open(db, LedgerConfig::default(), clock.clone()).await.unwrap();
+        conformance(&ledger, |d| clock.advance(d)).await;
+    })
+    .await;
+}

@@ -78,7 +78,7 @@ impl<L: LedgerPort> LedgerPort for Flaky<L> {
 
 async fn flaky(db: Database, config: PaymentsConfig) -> Harness<Flaky<TestLedger>> {
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_secs(START)));
-    let inner = ledger_for(&db, clock.clone());
+    let inner = ledger_for(&db, clock.clone()).await;
     let ledger = Flaky { inner, next: Arc::new(Mutex::new(None)) };
     harness_on(ledger, db, config, clock).await
 }

@@ -1,0 +1,166 @@
+//! Dispatch between the SQLite and PostgreSQL backends: committing groups and reading.
+
+use std::sync::Arc;
+
+#[cfg(feature = "sqlite")]
+use qianbao_store::drivers::rusqlite::{Connection, OptionalExtension};
+use qianbao_store::{Database, ErrorKind, StoreError};
+
+use super::group::Op;
+use super::service::Shared;
+#[cfg(feature = "sqlite")]
+use super::sqlite::{self, Cache, Published};
+use crate::{Account, LedgerError, Transfer};
+use qianbao_core::{AccountId, TransferId};
+
+pub(crate) type Answers = Vec<Option<Result<super::group::Answer, LedgerError>>>;
+
+/// The writer side of one ledger.
+pub(crate) struct Backend {
+    shared: Arc<Shared>,
+    #[cfg(feature = "sqlite")]
+    cache: Option<Cache>,
+}
+
+fn unsupported() -> LedgerError {
+    LedgerError::Store(StoreError::new(ErrorKind::Other, "this database backend is not supported by the ledger"))
+}
+
+impl Backend {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Backend {
+            shared,
+            #[cfg(feature = "sqlite")]
+            cache: None,
+        }
+    }
+
+    /// Loads what the backend keeps in memory (SQLite: the view, the tail and the id filter).
+    pub(crate) async fn warm_up(&mut self) -> Result<(), LedgerError> {
+        self.commit(Vec::new()).await.map(|_| ())
+    }
+
+    /// Decides and commits one group; answers come back only after the commit.
+    pub(crate) async fn commit(&mut self, ops: Vec<Op>) -> Result<Answers, LedgerError> {
+        match &self.shared.db {
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(db) => {
+                let cache = self.cache.take();
+                let shared = self.shared.clone();
+                let (cache, (answers, published)) = db
+                    .write(move |conn| {
+                        let mut cache = cache;
+                        let out =
+                            sqlite::run_group(conn, &mut cache, &ops, &*shared.clock, shared.config, &shared.tuning)?;
+                        Ok((cache, out))
+                    })
+                    .await?;
+                self.cache = cache;
+                self.publish(published);
+                Ok(answers)
+            }
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pg) => super::postgres::commit(&self.shared, pg, &ops).await,
+            #[allow(unreachable_patterns)]
+            _ => Err(unsupported()),
+        }
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn publish(&self, p: Published) {
+        let mut tail = self.shared.tail.write().unwrap_or_else(|e| e.into_inner());
+        if p.reset {
+            tail.ids.clear();
+        }
+        tail.merged_ts = p.merged_ts;
+        tail.ids.extend(p.ids);
+    }
+}
+
+/// Accounts by id, in the order asked, missing ones left out.
+pub(crate) async fn lookup_accounts(shared: &Shared, ids: Vec<AccountId>) -> Result<Vec<Account>, LedgerError> {
+    match &shared.db {
+        #[cfg(feature = "sqlite")]
+        Database::Sqlite(db) => Ok(db
+            .read(move |conn| {
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some((a, _)) = sqlite::read_account(conn, id)? {
+                        out.push(a);
+                    }
+                }
+                Ok(out)
+            })
+            .await?),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(pg) => super::postgres::lookup_accounts(pg, &ids).await,
+        #[allow(unreachable_patterns)]
+        _ => Err(unsupported()),
+    }
+}
+
+/// Transfers by id, in the order asked, missing ones left out.
+pub(crate) async fn lookup_transfers(shared: &Shared, ids: Vec<TransferId>) -> Result<Vec<Transfer>, LedgerError> {
+    match &shared.db {
+        #[cfg(feature = "sqlite")]
+        Database::Sqlite(db) => {
+            let keys: Vec<(TransferId, Option<i64>)> = {
+                let tail = shared.tail.read().unwrap_or_else(|e| e.into_inner());
+                ids.iter().map(|id| (*id, tail.ids.get(id).copied())).collect()
+            };
+            Ok(db.read(move |conn| sqlite_transfers(conn, &keys)).await?)
+        }
+        #[cfg(feature = "postgres")]
+        Database::Postgres(pg) => super::postgres::lookup_transfers(pg, &ids).await,
+        #[allow(unreachable_patterns)]
+        _ => Err(unsupported()),
+    }
+}
+
+/// Transfers by id: the tail's by their known timestamp, the others through the look-up table.
+#[cfg(feature = "sqlite")]
+fn sqlite_transfers(conn: &Connection, keys: &[(TransferId, Option<i64>)]) -> Result<Vec<Transfer>, StoreError> {
+    let mut by_ts =
+        conn.prepare_cached(&format!("SELECT {} FROM ledger_transfers WHERE ts = ?1", sqlite::TRANSFER_COLS))?;
+    let mut ts_of = conn.prepare_cached("SELECT ts FROM ledger_transfer_ids WHERE id = ?1")?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (id, known) in keys {
+        let at = match known {
+            Some(ts) => Some(*ts),
+            None => ts_of.query_row([id.to_bytes()], |r| r.get::<_, i64>(0)).optional()?,
+        };
+        let Some(at) = at else { continue };
+        if let Some(t) = by_ts.query_row([at], |r| sqlite::transfer_row(r, 0)).optional()? {
+            let t = t?;
+            if t.id != *id {
+                return Err(StoreError::corrupt(format!("the look-up of transfer {id} found {}", t.id)));
+            }
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// The journal head.
+pub(crate) async fn journal_head(shared: &Shared) -> Result<super::JournalHead, LedgerError> {
+    match &shared.db {
+        #[cfg(feature = "sqlite")]
+        Database::Sqlite(db) => Ok(db.read(super::sqlite_read::head).await?),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(pg) => super::postgres_read::head(&pg.client().await?).await,
+        #[allow(unreachable_patterns)]
+        _ => Err(unsupported()),
+    }
+}
+
+/// Recomputes the journal chain.
+pub(crate) async fn verify_journal(shared: &Shared) -> Result<super::JournalCheck, LedgerError> {
+    match &shared.db {
+        #[cfg(feature = "sqlite")]
+        Database::Sqlite(db) => Ok(db.read(super::sqlite_read::verify).await?),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(pg) => super::postgres_read::verify(pg).await,
+        #[allow(unreachable_patterns)]
+        _ => Err(unsupported()),
+    }
+}

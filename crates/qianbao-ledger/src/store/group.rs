@@ -1,0 +1,222 @@
+//! Deciding a group of requests (gathered for one commit) on one loaded view, the same on every
+//! backend: what the group needs loaded, then one engine call per run of requests of one kind, their
+//! changes merged into one [`Changes`] and the journal's events.
+
+use qianbao_core::{AccountId, Timestamp, TransferId};
+use rustc_hash::FxHashSet;
+
+use super::journal::Events;
+use crate::{
+    BATCH_EVENTS_MAX, Changes, CreateAccountResult, CreateTransferResult, DebitLimit, LedgerError, LedgerState, Needs,
+    NewAccount, NewTransfer, TransferFlags,
+};
+
+/// One request to the ledger.
+#[derive(Debug)]
+pub(crate) enum Op {
+    Accounts(Vec<NewAccount>),
+    Transfers(Vec<NewTransfer>),
+    Frozen(AccountId, bool),
+    Limits(AccountId, Vec<DebitLimit>),
+    Expire,
+}
+
+impl Op {
+    /// How many events it adds to a group (at least one).
+    pub(crate) fn events(&self) -> usize {
+        match self {
+            Op::Accounts(a) => a.len().max(1),
+            Op::Transfers(t) => t.len().max(1),
+            _ => 1,
+        }
+    }
+
+    /// A batch whose last event is linked must be decided alone: joined to the next request, its open
+    /// chain would close there.
+    fn open_chain(&self) -> bool {
+        match self {
+            Op::Transfers(t) => t.last().is_some_and(|t| t.flags.contains(TransferFlags::LINKED)),
+            Op::Accounts(a) => a.last().is_some_and(|a| a.flags.contains(crate::AccountFlags::LINKED)),
+            _ => false,
+        }
+    }
+}
+
+/// The answer to one request.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    Accounts(Vec<CreateAccountResult>),
+    Transfers(Vec<CreateTransferResult>),
+    Done,
+    Expired(Vec<TransferId>),
+}
+
+/// A decided group: one answer per request, the changes to write and the journal's events.
+#[derive(Debug, Default)]
+pub(crate) struct Decided {
+    pub answers: Vec<Option<Result<Answer, LedgerError>>>,
+    pub changes: Changes,
+    pub events: Vec<u8>,
+}
+
+impl Decided {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.events.is_empty()
+    }
+}
+
+/// What the view still needs before it can decide `ops` at `now`.
+pub(crate) fn needs(view: &LedgerState, ops: &[Op], now: Timestamp) -> Needs {
+    let transfers: Vec<NewTransfer> = ops
+        .iter()
+        .filter_map(|o| if let Op::Transfers(t) = o { Some(t.as_slice()) } else { None })
+        .flatten()
+        .copied()
+        .collect();
+    let mut parts = vec![view.needs_for_transfers(&transfers)];
+    for op in ops {
+        match op {
+            Op::Accounts(a) => parts.push(view.needs_for_accounts(a)),
+            Op::Frozen(id, _) | Op::Limits(id, _) => {
+                let probe = [NewAccount::new(*id, crate::Ledger::CNY, crate::AccountCode::WALLET)];
+                parts.push(view.needs_for_accounts(&probe));
+            }
+            Op::Expire => parts.push(view.needs_for_expiry(now)),
+            Op::Transfers(_) => {}
+        }
+    }
+    let (mut accounts, mut ids) = (FxHashSet::default(), FxHashSet::default());
+    let mut out = Needs::default();
+    for p in parts {
+        out.accounts.extend(p.accounts.into_iter().filter(|a| accounts.insert(*a)));
+        out.transfers.extend(p.transfers.into_iter().filter(|t| ids.insert(*t)));
+    }
+    out
+}
+
+/// Decides `ops` in order on a fully loaded view.
+pub(crate) fn decide(view: &mut LedgerState, ops: &[Op], now: Timestamp) -> Decided {
+    let mut d = Decided { answers: ops.iter().map(|_| None).collect(), ..Decided::default() };
+    d.changes.last_timestamp = view.last_timestamp();
+    let mut events = Events::default();
+    let mut i = 0;
+    while i < ops.len() {
+        let end = run_end(ops, i);
+        match &ops[i] {
+            Op::Transfers(_) => decide_transfers(view, &ops[i..end], now, &mut d, i),
+            Op::Accounts(_) => decide_accounts(view, &ops[i..end], now, &mut d, i),
+            Op::Frozen(id, frozen) => {
+                d.answers[i] = Some(view.set_frozen(*id, *frozen).map(|c| {
+                    events.frozen(*id, *frozen);
+                    merge(&mut d.changes, c);
+                    Answer::Done
+                }));
+            }
+            Op::Limits(id, limits) => {
+                d.answers[i] = Some(view.set_debit_limits(*id, limits.clone()).map(|c| {
+                    events.limits(*id, limits);
+                    merge(&mut d.changes, c);
+                    Answer::Done
+                }));
+            }
+            Op::Expire => {
+                d.answers[i] = Some(view.expire_pending(now).map(|out| {
+                    events.expired(&out.expired);
+                    merge(&mut d.changes, out.changes);
+                    Answer::Expired(out.expired)
+                }));
+            }
+        }
+        i = end;
+    }
+    dedup_updates(&mut d.changes);
+    d.events = events.into_bytes();
+    d
+}
+
+/// Where the run of requests starting at `i` that one engine call decides ends.
+fn run_end(ops: &[Op], i: usize) -> usize {
+    let same =
+        |a: &Op, b: &Op| matches!((a, b), (Op::Transfers(_), Op::Transfers(_)) | (Op::Accounts(_), Op::Accounts(_)));
+    let mut end = i + 1;
+    let mut len = ops[i].events();
+    while end < ops.len()
+        && same(&ops[i], &ops[end])
+        && !ops[end - 1].open_chain()
+        && len + ops[end].events() <= BATCH_EVENTS_MAX
+    {
+        len += ops[end].events();
+        end += 1;
+    }
+    end
+}
+
+fn decide_transfers(view: &mut LedgerState, run: &[Op], now: Timestamp, d: &mut Decided, first: usize) {
+    let batches: Vec<&[NewTransfer]> =
+        run.iter().map(|o| if let Op::Transfers(t) = o { t.as_slice() } else { &[] }).collect();
+    let joined: Vec<NewTransfer> = batches.iter().flat_map(|b| b.iter().copied()).collect();
+    match view.create_transfers(&joined, now) {
+        Ok(out) => {
+            let mut at = 0;
+            for (k, b) in batches.iter().enumerate() {
+                d.answers[first + k] = Some(Ok(Answer::Transfers(out.results[at..at + b.len()].to_vec())));
+                at += b.len();
+            }
+            merge(&mut d.changes, out.changes);
+        }
+        Err(e) if run.len() == 1 => d.answers[first] = Some(Err(e)),
+        Err(_) => {
+            // Decide each alone so that each gets its own error (the state is unchanged on error).
+            for k in 0..run.len() {
+                decide_transfers(view, &run[k..k + 1], now, d, first + k);
+            }
+        }
+    }
+}
+
+fn decide_accounts(view: &mut LedgerState, run: &[Op], now: Timestamp, d: &mut Decided, first: usize) {
+    let batches: Vec<&[NewAccount]> =
+        run.iter().map(|o| if let Op::Accounts(a) = o { a.as_slice() } else { &[] }).collect();
+    let joined: Vec<NewAccount> = batches.iter().flat_map(|b| b.iter().copied()).collect();
+    match view.create_accounts(&joined, now) {
+        Ok(out) => {
+            let mut at = 0;
+            for (k, b) in batches.iter().enumerate() {
+                d.answers[first + k] = Some(Ok(Answer::Accounts(out.results[at..at + b.len()].to_vec())));
+                at += b.len();
+            }
+            merge(&mut d.changes, out.changes);
+        }
+        Err(e) if run.len() == 1 => d.answers[first] = Some(Err(e)),
+        Err(_) => {
+            for k in 0..run.len() {
+                decide_accounts(view, &run[k..k + 1], now, d, first + k);
+            }
+        }
+    }
+}
+
+fn merge(into: &mut Changes, c: Changes) {
+    into.accounts_created.extend(c.accounts_created);
+    into.accounts_updated.extend(c.accounts_updated);
+    into.transfers.extend(c.transfers);
+    into.pending.extend(c.pending);
+    into.failed.extend(c.failed);
+    into.limit_usages.extend(c.limit_usages);
+    into.limit_sets.extend(c.limit_sets);
+    into.balances.extend(c.balances);
+    into.last_timestamp = into.last_timestamp.max(c.last_timestamp);
+}
+
+/// Keeps the last update of each account (the final state), in first-touch order.
+fn dedup_updates(c: &mut Changes) {
+    let mut seen = FxHashSet::default();
+    let mut kept: Vec<_> = c.accounts_updated.iter().rev().filter(|u| seen.insert(u.id)).copied().collect();
+    kept.reverse();
+    c.accounts_updated = kept;
+    let mut seen = FxHashSet::default();
+    let mut usages: Vec<_> =
+        c.limit_usages.iter().rev().filter(|u| seen.insert((u.account_id, u.slot))).copied().collect();
+    usages.reverse();
+    c.limit_usages = usages;
+}
