@@ -28,12 +28,17 @@
 //! - One active certificate per device (a partial unique index enforces it). A renewal supersedes the
 //!   old certificate, which keeps verifying for [`CaConfig::supersede_grace`]; a reissue revokes every
 //!   unexpired certificate of the device with reason keyCompromise.
-//! - Payment verification checks status by serial in our own records, never by scanning a CRL. Parsed
-//!   certificates are cached by fingerprint and statuses for [`CaConfig::status_cache_ttl`]: a revocation
-//!   through this instance applies at once; through another instance sharing the database, within that
-//!   TTL (and within the next [`CertificateAuthority::refresh_revocations`] for the mTLS verifier).
-//! - An order's nonce is stored durably with its usage event before the order is accepted; a replay gets
-//!   [`CaError::NonceReplayed`].
+//! - Payment verification checks status by serial in our own records, never by scanning a CRL. Verified
+//!   certificates are cached by fingerprint and active statuses for [`CaConfig::status_cache_ttl`]; the
+//!   status cache is monotone (a read that raced a revocation never brings a certificate back). A
+//!   revocation through this instance applies at once; through another instance sharing the database,
+//!   to certificate checks within that TTL (and within the next
+//!   [`CertificateAuthority::refresh_revocations`] for the mTLS verifier) — and to signed orders at once,
+//!   because the nonce batch re-reads the status in its transaction.
+//! - An order's nonce is decided in memory (a replay to the same instance is refused without a database
+//!   round-trip) and then recorded with its usage event in a batch shared with concurrent orders; the
+//!   order is accepted only after that commit. A replay gets [`CaError::NonceReplayed`], on any instance.
+//! - CRLs keep an entry for [`CaConfig::crl_retention_after_expiry`] after the certificate expires.
 //!
 //! # Example
 //!

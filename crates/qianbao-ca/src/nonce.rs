@@ -12,7 +12,8 @@
 //! whole batch.
 //!
 //! The seen-set forgets nonces older than the freshness window (such orders fail the time check before
-//! they get here), so it holds at most the orders of one window.
+//! they get here), so it holds at most the orders of one window; the batcher likewise deletes stored
+//! nonces older than the window, once per window.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -52,7 +53,7 @@ impl NonceGate {
     /// Starts the batcher on the current tokio runtime; it stops when the gate is dropped.
     pub fn spawn(store: CaDb, window: Duration) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, rx));
+        tokio::spawn(run(store, rx, window));
         NonceGate { seen: Mutex::new(Seen { nonces: HashMap::new(), prune_at: SEEN_PRUNE_MIN }), tx, window }
     }
 
@@ -94,15 +95,30 @@ impl NonceGate {
     }
 }
 
-/// The batcher: one transaction per gathered batch, answers after the commit.
-async fn run(store: CaDb, mut rx: mpsc::UnboundedReceiver<(NonceClaim, Reply)>) {
+/// The batcher: one transaction per gathered batch, answers after the commit. Once per `window` (by the
+/// claims' own verification times) it first forgets stored nonces of orders too old to pass the
+/// freshness check, so the table holds about one window of orders.
+async fn run(store: CaDb, mut rx: mpsc::UnboundedReceiver<(NonceClaim, Reply)>, window: Duration) {
     let mut buf = Vec::with_capacity(NONCE_BATCH_MAX);
+    let mut pruned_at: Option<Timestamp> = None;
     loop {
         if rx.recv_many(&mut buf, NONCE_BATCH_MAX).await == 0 {
             return;
         }
         let (claims, replies): (Vec<_>, Vec<_>) = buf.drain(..).unzip();
         let n = claims.len();
+        let latest = claims.iter().map(|c| c.at).max().unwrap_or_default();
+        match pruned_at {
+            None => pruned_at = Some(latest),
+            Some(at) if latest.duration_since(at) >= window => {
+                match store.prune_nonces(latest.saturating_sub(window)).await {
+                    Ok(gone) => tracing::debug!(gone, "pruned stale order nonces"),
+                    Err(e) => tracing::warn!(error = %e, "could not prune stale order nonces"),
+                }
+                pruned_at = Some(latest);
+            }
+            Some(_) => {}
+        }
         match store.accept_nonces(claims).await {
             Ok(outcomes) => {
                 // A store that answers a different number of claims is a bug: crash, do not guess.

@@ -107,29 +107,33 @@ fn write_new_certificate(c: &Connection, new: &NewCertificate) -> Result<(), Sto
     let at = ts_to_sql(new.record.issued_at);
     let by = new.record.serial.to_bytes().to_vec();
     for s in &new.supersede {
-        let n = c.execute(
-            "UPDATE ca_certificates SET status = 'superseded', status_at = ?1, superseded_by = ?2 \
-             WHERE serial = ?3 AND status = 'active'",
-            params![at, by, s.to_bytes().to_vec()],
-        )?;
+        let n = c
+            .prepare_cached(
+                "UPDATE ca_certificates SET status = 'superseded', status_at = ?1, superseded_by = ?2 \
+                 WHERE serial = ?3 AND status = 'active'",
+            )?
+            .execute(params![at, by, s.to_bytes().to_vec()])?;
         if n != 1 {
             return Err(conflict(format!("certificate {s} is no longer active")));
         }
     }
     for s in &new.revoke {
-        let n = c.execute(
-            "UPDATE ca_certificates SET status = 'revoked', status_at = ?1, revocation_reason = ?2 \
-             WHERE serial = ?3 AND status <> 'revoked'",
-            params![at, new.revoke_reason.as_str(), s.to_bytes().to_vec()],
-        )?;
+        let n = c
+            .prepare_cached(
+                "UPDATE ca_certificates SET status = 'revoked', status_at = ?1, revocation_reason = ?2 \
+                 WHERE serial = ?3 AND status <> 'revoked'",
+            )?
+            .execute(params![at, new.revoke_reason.as_str(), s.to_bytes().to_vec()])?;
         if n != 1 {
             return Err(conflict(format!("certificate {s} was revoked concurrently")));
         }
     }
     let r = CertRow::from_record(&new.record);
-    c.execute(
-        &format!("INSERT INTO ca_certificates ({CERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
-        params![
+    let sql = format!(
+        "INSERT INTO ca_certificates ({CERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    );
+    c.prepare_cached(&sql)?
+        .execute(params![
             r.serial,
             r.fingerprint,
             r.user_id,
@@ -144,12 +148,11 @@ fn write_new_certificate(c: &Connection, new: &NewCertificate) -> Result<(), Sto
             r.revocation_reason,
             r.superseded_by,
             r.replaces
-        ],
-    )
-    .map_err(|e| {
-        let e = StoreError::from(e);
-        if e.kind() == ErrorKind::Conflict { conflict("the device already has an active certificate") } else { e }
-    })?;
+        ])
+        .map_err(|e| {
+            let e = StoreError::from(e);
+            if e.kind() == ErrorKind::Conflict { conflict("the device already has an active certificate") } else { e }
+        })?;
     insert_usage(c, &new.events)
 }
 

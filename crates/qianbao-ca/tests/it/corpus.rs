@@ -26,7 +26,14 @@ fn ca_csr_corpus_holds_the_fuzz_properties() {
             accepted += 1;
         }
     }
-    assert_eq!(accepted, 1, "exactly the one valid P-256 CSR seed is accepted");
+    assert_eq!(accepted, 2, "exactly the two valid P-256 CSR seeds (rcgen's and openssl's) are accepted");
+    // The named seeds made with the openssl command line are refused for the right reason.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/ca_csr");
+    let named = |name: &str| parse_device_csr(&std::fs::read(dir.join(name)).unwrap());
+    assert!(named("openssl_p256").is_ok());
+    assert!(matches!(named("openssl_p256_compressed_point"), Err(CaError::UnsupportedKeyType { .. })));
+    assert!(matches!(named("openssl_secp256k1"), Err(CaError::UnsupportedKeyType { .. })));
+    assert!(matches!(named("openssl_p256_sha384"), Err(CaError::CsrSignatureInvalid)));
 }
 
 #[tokio::test]

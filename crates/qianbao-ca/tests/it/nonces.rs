@@ -117,3 +117,19 @@ async fn crl_entries_outlive_the_certificate_by_the_retention_period() {
     env.clock.advance(30 * DAY);
     assert_eq!(env.ca.crl().await.unwrap().entries, 0, "dropped once the retention has passed");
 }
+
+#[tokio::test]
+async fn stored_nonces_of_stale_orders_are_pruned_once_per_window() {
+    let env = env().await;
+    let (key, issued) = env.issue(user(1), device(1)).await;
+    let cert = issued.certificate();
+    let first = key.sign_order(env.order(user(1), 1)).unwrap();
+    env.ca.verify_order(&cert, &first).await.unwrap();
+    env.ca.verify_order(&cert, &key.sign_order(env.order(user(1), 2)).unwrap()).await.unwrap();
+    env.clock.advance(Duration::from_secs(400)); // past the window (300 s + 30 s skew)
+    env.ca.verify_order(&cert, &key.sign_order(env.order(user(1), 3)).unwrap()).await.unwrap();
+    // The batcher pruned the two old nonces before writing the third: nothing is left to prune.
+    assert_eq!(env.ca.prune_order_nonces().await.unwrap(), 0);
+    // The old order is refused as stale, not accepted again.
+    assert!(matches!(env.ca.verify_order(&cert, &first).await, Err(CaError::OrderStale { .. })));
+}
