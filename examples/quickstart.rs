@@ -30,8 +30,8 @@ struct Person {
     card: &'static str,
 }
 
-const LI: Person = Person { name: "王小明", phone: "13812345678", card: "6222021234567890128" };
-const ZHANG: Person = Person { name: "李四", phone: "13987654321", card: "6222028765432109908" };
+const WANG: Person = Person { name: "王小明", phone: "13812345678", card: "6222021234567890128" };
+const LI: Person = Person { name: "李四", phone: "13987654321", card: "6222028765432109908" };
 
 fn cny(amount: &str) -> Result<Money, Box<dyn std::error::Error>> {
     Ok(Money::parse(amount, Currency::CNY)?)
@@ -41,32 +41,29 @@ fn cny(amount: &str) -> Result<Money, Box<dyn std::error::Error>> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("wallet.sqlite");
+    // README: begin (README.md shows the lines down to "README: end"; a test keeps them identical)
     // A real service loads its master secret from a secret manager; a fixed one is fine for a demo.
     let keys = WalletKeys::from_master_secret(b"quickstart demo master secret, not for production")?;
-    let card_checks = FakeBank::new().with_card(LI.card, LI.name, LI.phone, None, "ICBC").with_card(
-        ZHANG.card,
-        ZHANG.name,
-        ZHANG.phone,
-        None,
-        "ABC",
-    );
+    // The bank-card checks of real-name verification (a test double; production plugs in a provider).
+    let checks = FakeBank::new().with_card(WANG.card, WANG.name, WANG.phone, None, "ICBC");
+    let checks = checks.with_card(LI.card, LI.name, LI.phone, None, "ABC");
     let wallet = Wallet::builder()
         .sqlite(&path)
         .keys(keys)
-        .bank_verifier(Arc::new(card_checks))
+        .bank_verifier(Arc::new(checks))
         .bank_adapter(Arc::new(ScriptedBank::new()))
         .build()
         .await?;
     println!("1. opened a {} wallet database at {}", wallet.backend(), path.display());
 
-    let (li, li_card) = onboard(&wallet, &LI, 1).await?;
-    let (zhang, _) = onboard(&wallet, &ZHANG, 2).await?;
+    let (wang, card) = onboard(&wallet, &WANG, 1).await?;
+    let (li, _) = onboard(&wallet, &LI, 2).await?;
     let pay = Authorization::password(PaymentPassword::parse("815926")?);
 
     // Money in from the bound bank card.
-    let top_up = CardMovement { card: li_card, amount: cny("500.00")?, key: IdempotencyKey::new("top-up-1")? };
-    let p = wallet.top_up(&li, top_up, &pay).await?;
-    println!("5. {} topped up {} from the bank card ({:?})", LI.name, p.amount, p.state);
+    let top_up = CardMovement { card, amount: cny("500.00")?, key: IdempotencyKey::new("top-up-1")? };
+    let p = wallet.top_up(&wang, top_up, &pay).await?;
+    println!("5. {} topped up {} from the bank card ({:?})", WANG.name, p.amount, p.state);
 
     // An operator opens a merchant; the user pays it with the payment password.
     let shop = wallet.operator("merchant-desk").open_merchant(MerchantId::from_u128(7)).await?;
@@ -76,22 +73,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         order_ref: Some("NOODLES-0042".into()),
         key: IdempotencyKey::new("lunch-1")?,
     };
-    let p = wallet.pay_merchant(&li, order, &pay).await?;
-    println!("6. {} paid the noodle shop {} for order {:?}", LI.name, p.amount, p.order_ref.as_deref().unwrap_or(""));
+    let p = wallet.pay_merchant(&wang, order, &pay).await?;
+    println!("6. {} paid the noodle shop {} for order {:?}", WANG.name, p.amount, p.order_ref.as_deref().unwrap_or(""));
 
     // A transfer to a friend, who must have a verified real name too.
-    let friend = wallet.profile(&zhang).await?.id;
+    let friend = wallet.profile(&li).await?.id;
     let gift = TransferTo { to: friend, amount: cny("100.00")?, key: IdempotencyKey::new("gift-1")? };
-    wallet.transfer(&li, gift, &pay).await?;
-    println!("7. {} transferred 100.00 CNY to {}", LI.name, ZHANG.name);
+    wallet.transfer(&wang, gift, &pay).await?;
+    println!("7. {} transferred 100.00 CNY to {}", WANG.name, LI.name);
 
-    println!("8. history of {}, newest first:", LI.name);
-    for p in wallet.payment_history(&li, 20).await? {
+    println!("8. history of {}, newest first:", WANG.name);
+    for p in wallet.payment_history(&wang, 20).await? {
         println!("     {:<16} {:>12}  {:?}", p.kind.as_str(), p.amount.to_string(), p.state);
     }
-    let mine = wallet.balance(&li).await?.balance;
-    let theirs = wallet.balance(&zhang).await?.balance;
-    println!("   balances: {} has {mine}, {} has {theirs}", LI.name, ZHANG.name);
+    // README: end
+    let mine = wallet.balance(&wang).await?.balance;
+    let theirs = wallet.balance(&li).await?.balance;
+    println!("   balances: {} has {mine}, {} has {theirs}", WANG.name, LI.name);
     if mine != cny("361.50")? || theirs != cny("100.00")? {
         return Err("the balances do not add up".into());
     }
