@@ -9,7 +9,8 @@
 //!
 //! It also pays once with the client certificate (a signed payment order checked by the CA) and prints
 //! the `openssl` commands that verify the files. Run it with
-//! `cargo run -p qianbao-examples --example cert_lifecycle -- --out DIR`.
+//! `cargo run -p qianbao-examples --example cert_lifecycle -- --out DIR` (without `--out` it writes to
+//! `qianbao-cert-lifecycle` in the system's temporary directory).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,8 +25,9 @@ use qianbao::qianbao_ca::{
 fn out_dir() -> Result<PathBuf, String> {
     let mut args = std::env::args().skip(1);
     match (args.next().as_deref(), args.next(), args.next()) {
+        (None, _, _) => Ok(std::env::temp_dir().join("qianbao-cert-lifecycle")),
         (Some("--out"), Some(dir), None) => Ok(PathBuf::from(dir)),
-        _ => Err("usage: cert_lifecycle --out DIR".into()),
+        _ => Err("usage: cert_lifecycle [--out DIR]".into()),
     }
 }
 

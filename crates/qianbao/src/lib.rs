@@ -164,8 +164,9 @@
 //!   banned account cannot pay; a report of an abnormal transaction freezes the wallet's debits until an
 //!   operator resolves the case. Payments from a device first seen at a new-device login meet the
 //!   new-device risk rule.
-//! - **Ledger**: the payments run on [`WalletLedger`]; until the durable ledger is wired in it is the
-//!   in-memory one, so balances do not survive a restart.
+//! - **Ledger**: the payments run on [`WalletLedger`], the durable ledger on the wallet's database:
+//!   balances survive a restart, and [`WalletLedger::verify_journal`] checks the SHA-256 chain of every
+//!   committed batch.
 //! - **Password reset** revokes every session; a password change signs other devices out (configurable).
 //!
 //! # Notices and the audit trail

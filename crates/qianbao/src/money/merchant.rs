@@ -1,8 +1,8 @@
 //! [`MerchantDesk`]: the merchant side — charge a consumer's payment code, refund, list payments.
 
 use qianbao_core::Money;
+use qianbao_ledger::PaymentError;
 use qianbao_ledger::payments::{IdempotencyKey, MerchantId, MerchantPayment, Owner, Payment, PaymentId, RefundRequest};
-use qianbao_ledger::{LedgerPort, PaymentError};
 
 use super::policy::AuthStrength;
 use crate::{WALLET_CURRENCY, Wallet, WalletError};

@@ -12,6 +12,7 @@ mod ops;
 mod payment_password;
 mod policy;
 mod records;
+mod restart;
 mod security;
 mod simulation;
 mod support;

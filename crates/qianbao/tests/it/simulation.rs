@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use qianbao::core::{Currency, Money, UserId};
-use qianbao::qianbao_ledger::LedgerPort;
 use qianbao::qianbao_ledger::payments::{Owner, PaymentKind, PaymentState};
 use qianbao::qianbao_ledger::redpacket::SplitMode;
 use qianbao::*;
@@ -173,6 +172,11 @@ async fn random_journeys_conserve_money_and_hold_every_cap() {
         env.wallet.payments().payment(*id).await.expect("an acknowledged payment is recorded");
     }
     check_caps(&env, f, m, 30_000).await;
+    let journal = env.wallet.payments().ledger().verify_journal().await.unwrap();
+    assert!(
+        matches!(journal, qianbao::qianbao_ledger::JournalCheck::Intact { .. }),
+        "the journal chain verifies: {journal:?}"
+    );
 }
 
 async fn check_conservation(env: &Env) {
