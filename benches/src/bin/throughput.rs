@@ -9,7 +9,7 @@
 //! with 10,000 accounts unless `--accounts` asks otherwise; baselines run single-phase payments only and
 //! `--baseline-batches` batches (default 1). After the runs, one line per ratio durable/baseline.
 //!
-//! Options: `--quick` (fewer batches), `--backend NAME` (only that backend), `--accounts N` (only that
+//! Options: `--quick` (fewer batches), `--backend NAME[,NAME…]` (only those backends), `--accounts N` (only that
 //! account count), `--scenario NAME` (only that scenario), `--batches N` (timed batches per run),
 //! `--storage-batches N` (timed batches per durable run, default 100; 40 on PostgreSQL).
 
@@ -60,7 +60,7 @@ struct Filter {
 
 impl Filter {
     fn allows(&self, backend: &str, accounts: usize, scenario: Scenario) -> bool {
-        self.backend.as_deref().is_none_or(|b| b == backend)
+        self.backend.as_deref().is_none_or(|b| b.split(',').any(|b| b == backend))
             && self.accounts.as_deref().is_none_or(|a| a == accounts.to_string())
             && self.scenario.as_deref().is_none_or(|s| s == scenario.name())
     }

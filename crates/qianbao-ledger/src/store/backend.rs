@@ -122,12 +122,12 @@ pub(crate) async fn lookup_transfers(shared: &Shared, ids: Vec<TransferId>) -> R
 fn sqlite_transfers(conn: &Connection, keys: &[(TransferId, Option<i64>)]) -> Result<Vec<Transfer>, StoreError> {
     let mut by_ts =
         conn.prepare_cached(&format!("SELECT {} FROM ledger_transfers WHERE ts = ?1", sqlite::TRANSFER_COLS))?;
-    let mut ts_of = conn.prepare_cached("SELECT ts FROM ledger_transfer_ids WHERE id = ?1")?;
+    let runs = super::runs::runs(conn)?;
     let mut out = Vec::with_capacity(keys.len());
     for (id, known) in keys {
         let at = match known {
             Some(ts) => Some(*ts),
-            None => ts_of.query_row([id.to_bytes()], |r| r.get::<_, i64>(0)).optional()?,
+            None => super::runs::ts_by_id(conn, &runs, *id)?,
         };
         let Some(at) = at else { continue };
         if let Some(t) = by_ts.query_row([at], |r| sqlite::transfer_row(r, 0)).optional()? {

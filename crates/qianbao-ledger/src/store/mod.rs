@@ -17,6 +17,8 @@ mod postgres;
 mod postgres_read;
 mod query;
 mod reads;
+#[cfg(feature = "sqlite")]
+mod runs;
 mod schema;
 mod service;
 #[cfg(feature = "sqlite")]

@@ -6,8 +6,11 @@
 //! - `ledger_limits`: debit limits with their usage, by account and slot.
 //! - `ledger_transfers`: transfers keyed by their timestamp (unique, increasing): appended in order.
 //! - `ledger_transfer_ids` (id → timestamp) and `ledger_account_transfers` (account, timestamp, code,
-//!   direction): the look-up tables. PostgreSQL fills them with every batch; SQLite merges them in
-//!   bulk, sorted, every few batches (transfers after `merged_ts` are the *tail*, held in memory).
+//!   direction): PostgreSQL's look-up tables, filled with every batch.
+//! - SQLite (migration 2) replaces them by immutable runs: transfers after `merged_ts` are the
+//!   *tail*, held in memory; every few batches the tail is merged as one run (`ledger_runs`: its
+//!   timestamp range) of sorted chunk blobs, `ledger_id_chunks` (id → timestamp) and
+//!   `ledger_account_chunks` (account → timestamp, code, direction), never rewritten.
 //! - `ledger_pending`: the state of pending transfers, by the pending transfer's timestamp, with a
 //!   partial index of those still pending by expiry.
 //! - `ledger_failed`: ids whose first attempt failed for a state-dependent reason.
@@ -18,11 +21,12 @@
 use qianbao_store::Migration;
 
 /// The migrations of the ledger's tables.
-pub static MIGRATIONS: &[Migration] = &[Migration {
-    component: "ledger",
-    version: 1,
-    name: "ledger tables",
-    sqlite: "
+pub static MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "ledger",
+        version: 1,
+        name: "ledger tables",
+        sqlite: "
 CREATE TABLE ledger_head (
     k INTEGER PRIMARY KEY CHECK (k = 1),
     last_ts INTEGER NOT NULL,
@@ -70,7 +74,7 @@ CREATE TABLE ledger_journal (
     events BLOB NOT NULL, digest BLOB NOT NULL
 );
 ",
-    postgres: "
+        postgres: "
 CREATE TABLE ledger_head (
     k INTEGER PRIMARY KEY CHECK (k = 1),
     last_ts BIGINT NOT NULL,
@@ -118,4 +122,29 @@ CREATE TABLE ledger_journal (
     events BYTEA NOT NULL, digest BYTEA NOT NULL
 );
 ",
-}];
+    },
+    Migration {
+        component: "ledger",
+        version: 2,
+        name: "sqlite look-up runs",
+        // SQLite only: the look-up tables become immutable runs of chunk blobs (see `runs.rs`). Every
+        // transfer becomes tail again (`merged_ts = 0`): it is reloaded on open and merged into the first
+        // run by the next merge.
+        sqlite: "
+CREATE TABLE ledger_runs (
+    run INTEGER PRIMARY KEY, from_ts INTEGER NOT NULL, to_ts INTEGER NOT NULL, transfers INTEGER NOT NULL
+);
+CREATE TABLE ledger_id_chunks (
+    run INTEGER NOT NULL, first BLOB NOT NULL, data BLOB NOT NULL, PRIMARY KEY (run, first)
+);
+CREATE TABLE ledger_account_chunks (
+    run INTEGER NOT NULL, account BLOB NOT NULL, first_ts INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (run, account, first_ts)
+);
+DROP TABLE ledger_transfer_ids;
+DROP TABLE ledger_account_transfers;
+UPDATE ledger_head SET merged_ts = 0;
+",
+        postgres: "SELECT 1;",
+    },
+];

@@ -35,6 +35,8 @@ pub(crate) struct Cache {
     merged_ts: i64,
     merged_count: u64,
     tail_count: usize,
+    /// The newest run of the look-up tables (0: none yet).
+    run: i64,
 }
 
 /// What readers must learn after the commit: the tail's new ids (or a whole new tail).
@@ -165,7 +167,10 @@ fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<(Cache, Vec<(Tr
         tail.push((t.id, ts(t.timestamp)));
         view.insert_transfer(t, p).map_err(corrupt)?;
     }
-    let merged_count: i64 = conn.query_row("SELECT count(*) FROM ledger_transfer_ids", [], |r| r.get(0))?;
+    let (run, merged_count): (i64, i64) =
+        conn.query_row("SELECT coalesce(max(run), 0), coalesce(sum(transfers), 0) FROM ledger_runs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let filter = build_filter(conn, merged_count as usize + tail.len(), &tail)?;
     let cache = Cache {
         view,
@@ -176,19 +181,19 @@ fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<(Cache, Vec<(Tr
         merged_ts,
         merged_count: merged_count as u64,
         tail_count: tail.len(),
+        run,
     };
     Ok((cache, tail))
 }
 
 fn build_filter(conn: &Connection, count: usize, tail: &[(TransferId, i64)]) -> Result<IdFilter, StoreError> {
     let mut filter = IdFilter::with_capacity((count * 2).max(1 << 20));
-    for sql in ["SELECT id FROM ledger_transfer_ids", "SELECT id FROM ledger_failed"] {
-        let mut stmt = conn.prepare(sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let id = super::codec::u128_of(blob(r, 0)?)?;
-            filter.insert(TransferId::from_u128(id));
-        }
+    super::runs::for_each_id(conn, |id| filter.insert(id))?;
+    let mut stmt = conn.prepare("SELECT id FROM ledger_failed")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id = super::codec::u128_of(blob(r, 0)?)?;
+        filter.insert(TransferId::from_u128(id));
     }
     for (id, _) in tail {
         filter.insert(*id);
@@ -233,20 +238,32 @@ fn load(conn: &Connection, c: &mut Cache, needs: &Needs) -> Result<(), StoreErro
             c.view.insert_account(account, limits).map_err(corrupt)?;
         }
     }
-    let mut by_id = conn.prepare_cached(&format!(
-        "SELECT t.{cols}, p.status, p.expires_at, p.limit_slots FROM ledger_transfer_ids i
-         JOIN ledger_transfers t ON t.ts = i.ts LEFT JOIN ledger_pending p ON p.ts = t.ts WHERE i.id = ?1",
+    let mut by_ts = conn.prepare_cached(&format!(
+        "SELECT t.{cols}, p.status, p.expires_at, p.limit_slots FROM ledger_transfers t
+         LEFT JOIN ledger_pending p ON p.ts = t.ts WHERE t.ts = ?1",
         cols = TRANSFER_COLS.replace(", ", ", t.")
     ))?;
     let mut failed = conn.prepare_cached("SELECT result, ts FROM ledger_failed WHERE id = ?1")?;
+    let mut runs = None;
     for id in &needs.transfers {
         if !c.filter.may_contain(*id) {
             continue;
         }
+        // The tail is in the view already: only the runs can hold it.
+        if runs.is_none() {
+            runs = Some(super::runs::runs(conn)?);
+        }
+        let at = super::runs::ts_by_id(conn, runs.as_deref().unwrap_or_default(), *id)?;
         let key = id.to_bytes();
-        let mut rows = by_id.query([&key])?;
-        if let Some(r) = rows.next()? {
+        if let Some(at) = at {
+            let mut rows = by_ts.query([at])?;
+            let Some(r) = rows.next()? else {
+                return Err(StoreError::corrupt(format!("the look-up of transfer {id} names no transfer")));
+            };
             let (t, p) = transfer_with_pending(r)?;
+            if t.id != *id {
+                return Err(StoreError::corrupt(format!("the look-up of transfer {id} found {}", t.id)));
+            }
             c.view.insert_transfer(t, p).map_err(corrupt)?;
             continue;
         }
@@ -492,25 +509,28 @@ fn write_link(conn: &Connection, c: &mut Cache, d: &Decided) -> Result<(), Store
     Ok(())
 }
 
-/// Merges the tail into the look-up tables, sorted, and starts a new tail.
+/// Merges the tail into the look-up tables as a new run (see `runs.rs`) and starts a new tail: the
+/// merge writes only the run's own rows, whatever the size of the ledger.
 fn merge(conn: &Connection, c: &mut Cache, tuning: &Tuning) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO ledger_transfer_ids (id, ts) SELECT id, ts FROM ledger_transfers WHERE ts > ?1 ORDER BY id",
-        [c.merged_ts],
-    )?;
-    conn.execute(
-        &format!(
-            "INSERT INTO ledger_account_transfers (account, ts, code, dir)
-             SELECT dr, ts, code, {} FROM ledger_transfers WHERE ts > ?1
-             UNION ALL SELECT cr, ts, code, {} FROM ledger_transfers WHERE ts > ?1 ORDER BY 1, 2",
-            super::codec::DIR_DEBIT,
-            super::codec::DIR_CREDIT
-        ),
-        [c.merged_ts],
-    )?;
+    let run = c.run + 1;
+    let entry = |t: &Transfer| super::runs::Entry {
+        ts: ts(t.timestamp),
+        id: t.id.as_u128(),
+        dr: t.debit_account_id,
+        cr: t.credit_account_id,
+        code: t.code.as_u16(),
+    };
+    // The tail is in the view (transfers loaded on demand are older); read it back only if not.
+    let mut tail: Vec<super::runs::Entry> =
+        c.view.transfers().iter().filter(|t| ts(t.timestamp) > c.merged_ts).map(entry).collect();
+    if tail.len() != c.tail_count {
+        tail = tail_from_db(conn, c.merged_ts)?.iter().map(entry).collect();
+    }
+    super::runs::write_run(conn, run, c.merged_ts, c.head_ts, &tail)?;
     conn.execute("UPDATE ledger_head SET merged_ts = last_ts WHERE k = 1", [])?;
+    c.run = run;
     c.merged_ts = c.head_ts;
-    c.merged_count += c.tail_count as u64;
+    c.merged_count += tail.len() as u64;
     c.tail_count = 0;
     if c.view.transfers().len() > tuning.view_transfers_max {
         c.view = fresh_view(&c.view)?;
@@ -519,6 +539,12 @@ fn merge(conn: &Connection, c: &mut Cache, tuning: &Tuning) -> Result<(), StoreE
         c.filter = build_filter(conn, c.merged_count as usize, &[])?;
     }
     Ok(())
+}
+
+fn tail_from_db(conn: &Connection, merged_ts: i64) -> Result<Vec<Transfer>, StoreError> {
+    let mut stmt = conn.prepare(&format!("SELECT {TRANSFER_COLS} FROM ledger_transfers WHERE ts > ?1 ORDER BY ts"))?;
+    let rows = stmt.query_map([merged_ts], |r| transfer_row(r, 0))?.collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().collect()
 }
 
 /// A view holding only the accounts of `old` (transfers load again on demand).

@@ -113,12 +113,21 @@ pub(crate) fn transfers_page(
         for t in rows {
             out.push(t??);
         }
-        let rest = b.limit - out.len() as i64;
-        if rest > 0 {
-            let mut stmt = conn.prepare_cached(&sqlite_sql(super::query::MERGED_SQL))?;
-            let rows = stmt.query_map(params![key, b.lo, b.hi, merged, dir, code, rest], |r| transfer_row(r, 0))?;
-            for t in rows {
-                out.push(t??);
+        let q = super::runs::AccountQuery {
+            account,
+            lo: b.lo,
+            hi: b.hi,
+            merged,
+            dir,
+            code,
+            limit: usize::try_from(b.limit).unwrap_or(0).saturating_sub(out.len()),
+        };
+        if q.limit > 0 {
+            let mut by_ts =
+                conn.prepare_cached(&format!("SELECT {TRANSFER_COLS} FROM ledger_transfers WHERE ts = ?1"))?;
+            for at in super::runs::account_ts(conn, &q)? {
+                let t = by_ts.query_row([at], |r| transfer_row(r, 0))??;
+                out.push(t);
             }
         }
         Ok(out)
