@@ -150,6 +150,10 @@ fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<(Cache, Vec<(Tr
     conn.pragma_update(None, "cache_size", -262_144)?;
     // A batch writes a few MiB of pages; checkpoint every 64 MiB of WAL rather than every 4 MiB.
     conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+    // A group runs in a savepoint, so SQLite copies every page it first changes into a statement
+    // journal: keep that journal (and the merge's sorter) in memory instead of a temporary file. The
+    // durable copy is the WAL, written and synced at commit as before.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     let (last_ts, seq, digest, merged_ts): (i64, i64, Vec<u8>, i64) =
         conn.query_row("SELECT last_ts, seq, digest, merged_ts FROM ledger_head WHERE k = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -363,23 +367,21 @@ fn write(conn: &Connection, c: &mut Cache, d: &Decided) -> Result<(), StoreError
     let view = &c.view;
     let created: Vec<crate::Account> = ch.accounts_created.iter().filter_map(|a| view.account(a.id).copied()).collect();
     insert_rows(conn, &format!("INSERT INTO ledger_accounts ({ACCOUNT_COLS})"), 12, "", &created, bind_account)?;
-    let mut update = conn
-        .prepare_cached("UPDATE ledger_accounts SET dp = ?2, dpo = ?3, cp = ?4, cpo = ?5, flags = ?6 WHERE id = ?1")?;
+    // Updated accounts: their final state, once each, in key order (each seek lands next to the
+    // previous one), many per statement.
     let mut seen: FxHashSet<_> = created.iter().map(|a| a.id).collect();
-    for id in ch.accounts_updated.iter().map(|u| u.id) {
-        if !seen.insert(id) {
-            continue;
-        }
-        let Some(a) = view.account(id) else { continue };
-        update.execute(params![
-            id.to_bytes(),
-            b16(a.debits_pending),
-            b16(a.debits_posted),
-            b16(a.credits_pending),
-            b16(a.credits_posted),
-            i64::from(a.flags.bits())
-        ])?;
-    }
+    let mut updated: Vec<&crate::Account> =
+        ch.accounts_updated.iter().filter(|u| seen.insert(u.id)).filter_map(|u| view.account(u.id)).collect();
+    updated.sort_unstable_by_key(|a| a.id.to_bytes());
+    insert_rows(
+        conn,
+        "INSERT INTO ledger_accounts (id, dp, dpo, cp, cpo, flags, ledger, code, ud128, ud64, ud32, ts)",
+        12,
+        "ON CONFLICT (id) DO UPDATE SET dp = excluded.dp, dpo = excluded.dpo, cp = excluded.cp,
+         cpo = excluded.cpo, flags = excluded.flags",
+        &updated,
+        |s, at, a| bind_account(s, at, a),
+    )?;
     write_limits(conn, view, ch)?;
     insert_rows(
         conn,
