@@ -1,0 +1,539 @@
+//! One step of the simulation: a journey the seed picks — a valid request, bad input, a retry, a batch
+//! sent concurrently, a red-packet claim, a merchant refund, an operator's review, freeze or case, an
+//! abnormal-transaction report, or the clock moving (a little, or across days).
+
+use std::collections::BTreeMap;
+
+use qianbao::core::{AccountId, Currency, Money, UserId};
+use qianbao::qianbao_ledger::payments::{CaseAction, Owner, Payment, PaymentKind, PaymentState, RedPacketView};
+use qianbao::qianbao_ledger::redpacket::SplitMode;
+use qianbao::*;
+
+use super::model::{Party, St, day};
+use super::{Done, Sim};
+use crate::support::*;
+
+/// A money request a user sends.
+#[derive(Debug, Clone)]
+pub enum Req {
+    Pay(PayMerchant),
+    Transfer(TransferTo),
+    Packet(NewRedPacket),
+    TopUp(CardMovement),
+    Withdraw(CardMovement),
+}
+
+impl Req {
+    fn name(&self) -> &'static str {
+        match self {
+            Req::Pay(_) => "pay",
+            Req::Transfer(_) => "transfer",
+            Req::Packet(_) => "red packet",
+            Req::TopUp(_) => "top-up",
+            Req::Withdraw(_) => "withdraw",
+        }
+    }
+
+    fn amount(&self) -> Money {
+        match self {
+            Req::Pay(r) => r.amount,
+            Req::Transfer(r) => r.amount,
+            Req::Packet(r) => r.total,
+            Req::TopUp(r) | Req::Withdraw(r) => r.amount,
+        }
+    }
+
+    /// Counted toward the day and class caps.
+    fn capped(&self) -> bool {
+        matches!(self, Req::Pay(_) | Req::Transfer(_) | Req::Packet(_))
+    }
+}
+
+/// What the wallet answered.
+#[derive(Debug)]
+pub enum Answer {
+    Payment(Box<Payment>),
+    Packet(Box<RedPacketView>),
+}
+
+/// Sends `req`, retrying (same key) while the wallet says the failure is worth retrying.
+pub async fn exec(wallet: &Wallet, caller: &Caller, req: &Req, auth: &Authorization) -> Result<Answer, WalletError> {
+    let mut attempts = 0;
+    loop {
+        let p = |r: Result<Payment, WalletError>| r.map(|p| Answer::Payment(Box::new(p)));
+        let r = match req {
+            Req::Pay(r) => p(wallet.pay_merchant(caller, r.clone(), auth).await),
+            Req::Transfer(r) => p(wallet.transfer(caller, r.clone(), auth).await),
+            Req::TopUp(r) => p(wallet.top_up(caller, r.clone(), auth).await),
+            Req::Withdraw(r) => p(wallet.withdraw(caller, r.clone(), auth).await),
+            Req::Packet(r) => {
+                wallet.send_red_packet(caller, r.clone(), auth).await.map(|v| Answer::Packet(Box::new(v)))
+            }
+        };
+        match r {
+            Err(e) if e.is_retryable() && attempts < 20 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Records an answer in the model; true when it was new.
+fn apply(sim: &mut Sim, u: usize, req: &Req, a: &Answer) -> bool {
+    let me = Party::User(sim.users[u].id);
+    let m = &mut sim.model;
+    match (req, a) {
+        (Req::Pay(r), Answer::Payment(p)) => m.acknowledge(p, me, Party::Merchant(r.merchant_account), true),
+        (Req::Transfer(r), Answer::Payment(p)) => m.acknowledge(p, me, Party::User(r.to), true),
+        (Req::TopUp(_), Answer::Payment(p)) => m.acknowledge(p, Party::Bank, me, false),
+        (Req::Withdraw(_), Answer::Payment(p)) => m.acknowledge(p, me, Party::Bank, false),
+        (Req::Packet(_), Answer::Packet(v)) => {
+            let new = !m.packets.contains_key(&v.id);
+            m.packet_sent(v);
+            new
+        }
+        other => panic!("an answer of the wrong kind: {other:?}"),
+    }
+}
+
+/// Why the wallet must refuse `req` from `u` now, if it must.
+fn must_refuse(sim: &Sim, u: usize, req: &Req) -> Option<&'static str> {
+    if sim.frozen == Some(u) {
+        return Some("the account is frozen");
+    }
+    if sim.debit_frozen.contains(&u) && !matches!(req, Req::TopUp(_)) {
+        return Some("the wallet is frozen for debits (abnormal report)");
+    }
+    let amount = req.amount().minor();
+    if !req.capped() || amount <= 0 {
+        return None;
+    }
+    let (id, now) = (sim.users[u].id, sim.now());
+    if sim.model.spent_on_day(id, now) + amount > sim.caps.day {
+        return Some("the day cap would be passed");
+    }
+    let spends = sim.model.spends.iter().filter(|s| s.user == id);
+    if sim.users[u].class_one {
+        if spends.map(|s| s.minor).sum::<i64>() + amount > sim.caps.class_i_total {
+            return Some("the class I cap would be passed");
+        }
+    } else if spends.map(|s| s.minor).sum::<i64>() + amount > sim.caps.class_ii_year {
+        // The simulation stays within one calendar year.
+        return Some("the class II cap would be passed");
+    }
+    None
+}
+
+fn index_of(sim: &Sim, user: UserId) -> Option<usize> {
+    sim.users.iter().position(|u| u.id == user)
+}
+
+fn cny(minor: i64) -> Money {
+    Money::from_minor(minor, Currency::CNY)
+}
+
+/// A valid request from `u` (it may still be refused: caps, balance, risk rules).
+fn gen_valid(sim: &mut Sim, u: usize) -> Req {
+    let key = sim.key();
+    let amount = cny(sim.rng.range(1, 20_000) as i64);
+    match sim.rng.below(100) {
+        0..=49 => {
+            let m = sim.merchants[sim.rng.below(sim.merchants.len() as u64) as usize].1;
+            let order_ref = sim.rng.chance(50).then(|| format!("order-{}", sim.counter));
+            Req::Pay(PayMerchant { merchant_account: m, amount, order_ref, key })
+        }
+        50..=69 => {
+            let others: Vec<usize> = (0..sim.users.len()).filter(|v| *v != u).collect();
+            let to = sim.users[others[sim.rng.below(others.len() as u64) as usize]].id;
+            Req::Transfer(TransferTo { to, amount, key })
+        }
+        70..=84 => {
+            let count = sim.rng.range(1, 4) as u32;
+            let total = cny(amount.minor().max(i64::from(count)));
+            let mode = if sim.rng.chance(50) { SplitMode::Random } else { SplitMode::Equal };
+            Req::Packet(NewRedPacket { total, count, mode, key })
+        }
+        85..=92 => {
+            Req::TopUp(CardMovement { card: sim.users[u].card, amount: cny(sim.rng.range(1, 50_000) as i64), key })
+        }
+        _ => Req::Withdraw(CardMovement { card: sim.users[u].card, amount: cny(sim.rng.range(1, 30_000) as i64), key }),
+    }
+}
+
+/// Sends one request from `u` and checks the answer against the policy and the model.
+async fn act(sim: &mut Sim, u: usize, req: Req, auth: Authorization) {
+    let caller = sim.session(u).await;
+    let refuse = must_refuse(sim, u, &req);
+    let r = exec(&sim.env().wallet, &caller, &req, &auth).await;
+    sim.count(req.name(), r.is_ok());
+    if let Ok(a) = r {
+        if let Some(why) = refuse {
+            panic!("user {u}'s {} of {} was accepted though {why}: {a:?}", req.name(), req.amount());
+        }
+        assert!(apply(sim, u, &req, &a), "a request with a new key is a new payment");
+        sim.done.push(Done { user: u, req: req.clone() });
+    }
+    sim.check_user(u).await;
+    if let Req::Transfer(t) = &req {
+        sim.check_user(index_of(sim, t.to).unwrap()).await;
+    }
+}
+
+/// One step.
+pub async fn step(sim: &mut Sim) {
+    let n = sim.users.len() as u64;
+    let u = sim.rng.below(n) as usize;
+    let secs = sim.rng.range(5, 120);
+    sim.env().advance(secs);
+    match sim.rng.below(100) {
+        0..=39 => {
+            let req = gen_valid(sim, u);
+            act(sim, u, req, by_password()).await;
+        }
+        40..=47 => bad_input(sim, u).await,
+        48..=55 => retry(sim).await,
+        56..=61 => concurrent(sim).await,
+        62..=71 => claim(sim, u).await,
+        72..=75 => refund(sim).await,
+        76..=79 => review(sim).await,
+        80..=81 => freeze(sim, u).await,
+        82..=83 => report(sim, u).await,
+        84..=93 => {
+            let secs = sim.rng.range(600, 3 * 3600);
+            sim.env().advance(secs);
+        }
+        _ => {
+            // Across a day or two: past the session lifetime, past open packets' expiry.
+            let secs = sim.rng.range(10 * 3600, 40 * 3600);
+            sim.env().advance(secs);
+            sim.env().wallet.operator("sweeper").expire_red_packets(1_000).await.unwrap();
+            let mut model = std::mem::take(&mut sim.model);
+            model.settle_packets(sim.env()).await;
+            sim.model = model;
+        }
+    }
+    sim.model.check_caps(sim.caps);
+    if sim.counter % 150 == 0 {
+        sim.check().await;
+    }
+}
+
+/// Bad input: refused, nothing moves.
+async fn bad_input(sim: &mut Sim, u: usize) {
+    let caller = sim.session(u).await;
+    let key = sim.key();
+    let m = sim.merchants[0].1;
+    let amount = cny(sim.rng.range(1, 5_000) as i64);
+    let pay = |merchant_account, amount| PayMerchant { merchant_account, amount, order_ref: None, key: key.clone() };
+    let other = (u + 1 + sim.rng.below(sim.users.len() as u64 - 1) as usize) % sim.users.len();
+    let wrong_password = Authorization::password(qianbao::qianbao_identity::PaymentPassword::parse("470913").unwrap());
+    let (what, req, auth) = match sim.rng.below(11) {
+        0 => ("zero amount", Req::Pay(pay(m, cny(0))), by_password()),
+        1 => ("negative amount", Req::Pay(pay(m, cny(-(sim.rng.range(1, 10_000) as i64)))), by_password()),
+        2 => ("another currency", Req::Pay(pay(m, Money::from_minor(100, Currency::USD))), by_password()),
+        3 => {
+            for text in ["12.345", "0.001", "1e3", "-0.00"] {
+                assert!(Money::parse(text, Currency::CNY).is_err() || text == "-0.00", "{text} is refused");
+            }
+            assert!(Money::parse("12.345", Currency::CNY).is_err(), "a too-precise amount is refused");
+            let unknown = AccountId::from_u128(u128::from(sim.rng.next()) << 64 | 7);
+            ("unknown merchant", Req::Pay(pay(unknown, amount)), by_password())
+        }
+        4 => {
+            let wallet = sim.env().wallet.payments().wallet(sim.users[other].id, Currency::CNY).await.unwrap();
+            ("a wallet as merchant", Req::Pay(pay(wallet.unwrap(), amount)), by_password())
+        }
+        5 => ("wrong payment password", Req::Pay(pay(m, amount)), wrong_password),
+        6 => ("no authorization", Req::Pay(pay(m, amount)), Authorization::default()),
+        7 => {
+            let to = UserId::from_u128(u128::from(sim.rng.next()) | 1 << 100);
+            ("unknown recipient", Req::Transfer(TransferTo { to, amount, key }), by_password())
+        }
+        8 => {
+            let (total, count) = if sim.rng.chance(50) { (amount, 0) } else { (cny(3), 5) };
+            let req = NewRedPacket { total, count, mode: SplitMode::Random, key };
+            ("bad red packet", Req::Packet(req), by_password())
+        }
+        9 => {
+            let card = sim.users[other].card;
+            ("another's bank card", Req::TopUp(CardMovement { card, amount, key }), by_password())
+        }
+        _ => {
+            let balance = sim.model.balance.get(&sim.users[u].id).copied().unwrap_or(0);
+            let req = CardMovement { card: sim.users[u].card, amount: cny(balance + 1), key };
+            ("withdraw more than the balance", Req::Withdraw(req), by_password())
+        }
+    };
+    let r = exec(&sim.env().wallet, &caller, &req, &auth).await;
+    assert!(r.is_err(), "bad input ({what}) is refused: {r:?}");
+    sim.count("bad input refused", true);
+    sim.check_user(u).await;
+}
+
+/// A retry of an acknowledged request with its key: the same payment, nothing moves twice. Now and
+/// then the retry changes the amount: refused, nothing moves.
+async fn retry(sim: &mut Sim) {
+    if sim.done.is_empty() {
+        return;
+    }
+    let d = sim.done[sim.rng.below(sim.done.len() as u64) as usize].clone();
+    let caller = sim.session(d.user).await;
+    let auth = if sim.rng.chance(50) { Authorization::default() } else { by_password() };
+    let changed = match &d.req {
+        Req::Pay(r) if sim.rng.chance(25) => {
+            Some(Req::Pay(PayMerchant { amount: cny(r.amount.minor() + 1), ..r.clone() }))
+        }
+        Req::Transfer(r) if sim.rng.chance(25) => {
+            Some(Req::Transfer(TransferTo { amount: cny(r.amount.minor() + 1), ..r.clone() }))
+        }
+        _ => None,
+    };
+    if let Some(req) = changed {
+        let r = exec(&sim.env().wallet, &caller, &req, &auth).await;
+        assert!(r.is_err(), "a key used for another request is refused: {r:?}");
+        sim.count("changed retry refused", true);
+    } else {
+        let r = exec(&sim.env().wallet, &caller, &d.req, &auth).await;
+        let a = r.unwrap_or_else(|e| panic!("a retry of an acknowledged {} is answered: {e:?}", d.req.name()));
+        assert!(!apply(sim, d.user, &d.req, &a), "a retry is the same payment");
+        sim.count("retry", true);
+    }
+    sim.check_user(d.user).await;
+}
+
+/// `n` retries (after opening the wallet again: every acknowledged request is still answered).
+pub async fn retry_some(sim: &mut Sim, n: usize) {
+    for _ in 0..n {
+        retry(sim).await;
+    }
+}
+
+/// Two to four requests sent at once (sometimes one of them twice, same key); then every answer in
+/// the model and the caps checked.
+async fn concurrent(sim: &mut Sim) {
+    let n = sim.rng.range(2, 4);
+    let mut batch = Vec::new();
+    for _ in 0..n {
+        let u = sim.rng.below(sim.users.len() as u64) as usize;
+        let req = gen_valid(sim, u);
+        batch.push((u, req));
+    }
+    let duplicate = sim.rng.chance(40);
+    if duplicate {
+        batch.push(batch[0].clone());
+    }
+    let mut handles = Vec::new();
+    for (u, req) in &batch {
+        let caller = sim.session(*u).await;
+        let (wallet, req) = (sim.env().wallet.clone(), req.clone());
+        handles.push(tokio::spawn(async move { exec(&wallet, &caller, &req, &by_password()).await }));
+    }
+    let mut answers = Vec::new();
+    for h in handles {
+        answers.push(h.await.expect("a request task ran"));
+    }
+    let mut touched = Vec::new();
+    for ((u, req), r) in batch.iter().zip(&answers) {
+        sim.count("concurrent", r.is_ok());
+        touched.push(*u);
+        if let Req::Transfer(t) = req {
+            touched.push(index_of(sim, t.to).unwrap());
+        }
+        if let Ok(a) = r {
+            if sim.frozen == Some(*u) || (sim.debit_frozen.contains(u) && !matches!(req, Req::TopUp(_))) {
+                panic!("a frozen user's concurrent {} was accepted: {a:?}", req.name());
+            }
+            if apply(sim, *u, req, a) {
+                sim.done.push(Done { user: *u, req: req.clone() });
+            }
+        }
+    }
+    if duplicate {
+        let (first, last) = (&answers[0], &answers[answers.len() - 1]);
+        let id = |a: &Answer| match a {
+            Answer::Payment(p) => p.id.as_u128(),
+            Answer::Packet(v) => v.id.as_u128(),
+        };
+        match (first, last) {
+            (Ok(a), Ok(b)) => assert_eq!(id(a), id(b), "one request sent twice at once is one payment"),
+            (Err(_), Err(_)) => {}
+            (a, b) => panic!("one request sent twice at once answered differently: {a:?} / {b:?}"),
+        }
+    }
+    for u in touched {
+        sim.check_user(u).await;
+    }
+}
+
+/// `u` claims a share of a red packet still open (a second claim is refused).
+async fn claim(sim: &mut Sim, u: usize) {
+    let open: Vec<_> = sim.model.packets.iter().filter(|(_, p)| !p.returned).map(|(id, p)| (*id, p.clone())).collect();
+    if open.is_empty() {
+        return;
+    }
+    let (id, packet) = open[sim.rng.below(open.len() as u64) as usize].clone();
+    let caller = sim.session(u).await;
+    let me = sim.users[u].id;
+    let r = sim.env().wallet.claim_red_packet(&caller, id).await;
+    sim.count("claim", r.is_ok());
+    match r {
+        Ok(c) => {
+            assert_eq!(c.receiver, me);
+            sim.model.claimed(id, me, c.amount);
+        }
+        Err(_) => {}
+    }
+    if packet.claimers.contains(&me) {
+        assert!(sim.model.packets[&id].claimers.iter().filter(|c| **c == me).count() == 1, "one claim each");
+    }
+    sim.check_user(u).await;
+}
+
+/// A merchant refunds part of a completed payment (sometimes more than is left: refused; sometimes
+/// twice with one key: one refund).
+async fn refund(sim: &mut Sim) {
+    let paid: Vec<_> = sim
+        .model
+        .payments
+        .iter()
+        .filter(|(_, e)| {
+            matches!((e.payer, e.payee, e.state), (Party::User(_), Party::Merchant(_), St::Completed))
+                && e.refunded < e.amount
+        })
+        .map(|(id, e)| (*id, e.clone()))
+        .collect();
+    if paid.is_empty() {
+        return;
+    }
+    let (id, e) = paid[sim.rng.below(paid.len() as u64) as usize].clone();
+    let Party::Merchant(account) = e.payee else { unreachable!() };
+    let merchant = sim.merchants.iter().find(|(_, a)| *a == account).unwrap().0;
+    let left = e.amount - e.refunded;
+    let too_much = sim.rng.chance(10);
+    let amount = if too_much { left + 1 } else { sim.rng.range(1, left as u64) as i64 };
+    let key = sim.key();
+    let desk = sim.env().wallet.merchant(merchant);
+    let r = desk.refund(id, cny(amount), key.clone()).await;
+    sim.count("refund", r.is_ok());
+    if too_much {
+        assert!(r.is_err(), "a refund over what is left is refused: {r:?}");
+    }
+    if let Ok(refund) = r {
+        sim.model.refund(id, &refund);
+        if sim.rng.chance(30) {
+            let again = desk.refund(id, cny(amount), key).await.expect("a refund retried is answered");
+            assert_eq!(again.id, refund.id, "a refund retried is the same refund");
+            sim.model.refund(id, &again);
+        }
+    }
+    let Party::User(payer) = e.payer else { unreachable!() };
+    sim.check_user(index_of(sim, payer).unwrap()).await;
+}
+
+/// An operator releases or rejects a payment held for review.
+async fn review(sim: &mut Sim) {
+    let held: Vec<_> =
+        sim.model.payments.iter().filter(|(_, e)| e.state == St::HeldForReview).map(|(id, _)| *id).collect();
+    if held.is_empty() {
+        return;
+    }
+    let id = held[sim.rng.below(held.len() as u64) as usize];
+    let release = sim.rng.chance(60);
+    let ops = sim.env().wallet.operator("reviewer");
+    let p = if release { ops.release_review(id).await } else { ops.reject_review(id, "simulated review").await };
+    let p = p.expect("a held payment is reviewed");
+    if release {
+        assert_eq!(p.state, PaymentState::Completed, "a released payment completes");
+    } else {
+        assert!(matches!(p.state, PaymentState::Cancelled { .. }), "a rejected payment is cancelled: {p:?}");
+    }
+    sim.model.review(id, release);
+    sim.count(if release { "review released" } else { "review rejected" }, true);
+    for user in [sim.model.payments[&id].payer, sim.model.payments[&id].payee] {
+        if let Party::User(user) = user {
+            sim.check_user(index_of(sim, user).unwrap()).await;
+        }
+    }
+}
+
+/// An operator freezes `u` (when nobody is frozen) or unfreezes the frozen user.
+async fn freeze(sim: &mut Sim, u: usize) {
+    let ops = sim.env().wallet.operator("risk");
+    match sim.frozen {
+        None => {
+            ops.freeze(sim.users[u].id, "simulated suspicion").await.unwrap();
+            sim.frozen = Some(u);
+            sim.count("freeze", true);
+        }
+        Some(f) => {
+            ops.unfreeze(sim.users[f].id, "simulated all clear").await.unwrap();
+            sim.frozen = None;
+            sim.count("unfreeze", true);
+        }
+    }
+}
+
+/// `u` reports one of their completed merchant payments as abnormal (the wallet is frozen for debits),
+/// or an operator resolves an open case (unfreeze).
+async fn report(sim: &mut Sim, u: usize) {
+    if !sim.cases.is_empty() && sim.rng.chance(50) {
+        let (v, case) = sim.cases.remove(0);
+        sim.env().wallet.operator("cases").resolve_case(case, CaseAction::Unfreeze).await.unwrap();
+        if !sim.cases.iter().any(|(w, _)| *w == v) {
+            sim.debit_frozen.remove(&v);
+        }
+        sim.count("case resolved", true);
+        return;
+    }
+    let me = Party::User(sim.users[u].id);
+    let Some(id) = sim
+        .model
+        .payments
+        .iter()
+        .find(|(_, e)| e.payer == me && matches!(e.payee, Party::Merchant(_)) && e.state == St::Completed)
+        .map(|(id, _)| *id)
+    else {
+        return;
+    };
+    if sim.debit_frozen.contains(&u) {
+        return;
+    }
+    let transfer = sim.env().wallet.payments().payment(id).await.unwrap().legs[0].transfer_id;
+    let caller = sim.session(u).await;
+    let key = sim.key();
+    let case = sim.env().wallet.report_abnormal_transaction(&caller, transfer, "I did not pay this", key).await;
+    let case = case.expect("a report of one's own payment is taken");
+    sim.cases.push((u, case.id));
+    sim.debit_frozen.insert(u);
+    sim.count("abnormal report", true);
+}
+
+/// The caps, read from the store (not the model): each user's capped payments per Beijing day within
+/// the day cap; class I within its total, class II within its year.
+pub async fn check_caps_in_store(sim: &Sim) {
+    let payments = sim.env().wallet.payments();
+    for user in &sim.users {
+        let mut by_day: BTreeMap<u64, i64> = BTreeMap::new();
+        let paid = payments.payments_of(Owner::User(user.id), 100_000).await.unwrap();
+        let out = paid.iter().filter(|p| {
+            p.payer == Owner::User(user.id)
+                && matches!(p.kind, PaymentKind::MerchantPayment | PaymentKind::Transfer)
+                && !matches!(p.state, PaymentState::Cancelled { .. })
+        });
+        let since = qianbao::core::Timestamp::from_unix_secs(0);
+        let packets = payments.red_packets_sent(user.id, since, 100_000).await.unwrap();
+        let entries = out
+            .map(|p| (p.created_at, p.amount.minor()))
+            .chain(packets.iter().map(|r| (r.created_at, r.total.minor())));
+        let mut total = 0;
+        for (at, minor) in entries {
+            *by_day.entry(day(at.unix_secs())).or_default() += minor;
+            total += minor;
+        }
+        assert!(by_day.values().all(|d| *d <= sim.caps.day), "a day cap held for {}: {by_day:?}", user.id);
+        let cap = if user.class_one { sim.caps.class_i_total } else { sim.caps.class_ii_year };
+        assert!(total <= cap, "the class cap held for {}: {total}", user.id);
+    }
+}
