@@ -1,6 +1,6 @@
 //! A deterministic simulation: from a seed (`QIANBAO_SIM_SEED`, else random; printed on failure), ten
 //! users (class II and class I accounts) and three merchants run random money journeys for
-//! `QIANBAO_SIM_STEPS` steps (default [`STEPS`]): payments, transfers, red packets and their claims,
+//! `QIANBAO_SIM_STEPS` steps (default [`STEPS`] on SQLite, [`STEPS_POSTGRES`] on PostgreSQL): payments, transfers, red packets and their claims,
 //! top-ups, withdrawals, refunds, abnormal-transaction reports, operator freezes and reviews — with bad
 //! input, retries with the same idempotency key, requests sent concurrently, and clock jumps across
 //! days, past red-packet expiry and past the session lifetime (re-login or refresh). A model built from
@@ -34,6 +34,14 @@ use crate::support::*;
 pub struct Rng(u64);
 
 impl Rng {
+    /// Seeded through splitmix64 (every seed its own sequence; never the all-zero state).
+    fn new(seed: u64) -> Rng {
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)).max(1))
+    }
+
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -72,19 +80,21 @@ fn seed() -> u64 {
         Ok(s) => s.trim().parse().expect("QIANBAO_SIM_SEED is a u64"),
         Err(_) => {
             let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            t.as_nanos() as u64 | 1
+            t.as_nanos() as u64
         }
     }
 }
 
-/// Steps by default; `QIANBAO_SIM_STEPS` sets more (or fewer).
+/// Steps by default on SQLite and on PostgreSQL (each payment there is many more round trips);
+/// `QIANBAO_SIM_STEPS` sets another count for both.
 const STEPS: usize = 600;
+const STEPS_POSTGRES: usize = 250;
 
-fn steps() -> usize {
+fn steps(default: usize) -> usize {
     std::env::var("QIANBAO_SIM_STEPS")
         .ok()
         .map(|s| s.trim().parse().expect("QIANBAO_SIM_STEPS is a count"))
-        .unwrap_or(STEPS)
+        .unwrap_or(default)
 }
 
 /// Ten users: the first seven class II, the last three class I.
@@ -147,6 +157,8 @@ pub struct Sim {
     /// Open abnormal-transaction cases (their users' wallets are frozen for debits).
     pub cases: Vec<(usize, CaseId)>,
     pub debit_frozen: BTreeSet<usize>,
+    /// Held payments whose release was refused (their payer's wallet frozen for debits).
+    pub release_refused: BTreeSet<qianbao::qianbao_ledger::payments::PaymentId>,
     /// Keys are never reused by accident.
     pub counter: u64,
     pub stats: std::collections::BTreeMap<&'static str, (u32, u32)>,
@@ -160,7 +172,17 @@ fn config() -> (WalletConfig, Caps) {
     config.identity.class_caps.class_i_total = Money::from_minor(caps.class_i_total, qianbao::core::Currency::CNY);
     config.identity.class_caps.class_ii_yearly = Money::from_minor(caps.class_ii_year, qianbao::core::Currency::CNY);
     config.tokens.access_ttl_secs = 2 * 3600;
-    // Held payments wait for the simulated operator, however far the clock jumps.
+    // Payments over CNY 180 are held for review; held payments wait for the simulated operator,
+    // however far the clock jumps.
+    use qianbao::qianbao_ledger::risk::{RiskAction, RiskCheck, RiskConfig, RiskRule};
+    let setup = &mut config.payments.currencies[0];
+    let mut risk = setup.risk.fields().clone();
+    risk.rules.push(RiskRule::new(
+        "sim-review-large",
+        RiskAction::Review,
+        RiskCheck::AmountAbove { max_minor: 18_000 },
+    ));
+    setup.risk = RiskConfig::new(risk).unwrap();
     config.payments = config.payments.with_review_hold_secs(0);
     (config, caps)
 }
@@ -223,7 +245,7 @@ impl Sim {
             people,
             generation: 0,
             seed,
-            rng: Rng(seed | 1),
+            rng: Rng::new(seed),
             users,
             merchants,
             model,
@@ -232,6 +254,7 @@ impl Sim {
             frozen: None,
             cases: Vec::new(),
             debit_frozen: BTreeSet::new(),
+            release_refused: BTreeSet::new(),
             counter: 0,
             stats: Default::default(),
         }
@@ -322,14 +345,15 @@ impl Sim {
     }
 }
 
-async fn simulate(seed: u64, opener: Opener) {
+async fn simulate(seed: u64, opener: Opener, steps: usize) {
     let started = std::time::Instant::now();
     let mut sim = Sim::start(seed, opener).await;
-    let steps = steps();
     for step in 0..steps {
         journeys::step(&mut sim).await;
         if step == steps / 2 {
             sim.reopen().await;
+        } else if step % 150 == 149 {
+            sim.check().await;
         }
     }
     // Far past every packet's expiry: the sweeper returns the rest; then the final checks, on this
@@ -356,7 +380,7 @@ async fn random_journeys_on_a_sqlite_file() {
     let seed = seed();
     let _guard = SeedGuard(seed, "sqlite");
     let dir = tempfile::tempdir().unwrap();
-    simulate(seed, Opener::Sqlite(dir.path().join("wallet.sqlite"))).await;
+    simulate(seed, Opener::Sqlite(dir.path().join("wallet.sqlite")), steps(STEPS)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,6 +390,6 @@ async fn random_journeys_on_postgres() {
     let Some(t) = qianbao_store::testing::postgres("simulation").await else { return };
     let schema = t.db.as_postgres().and_then(|pg| pg.schema()).expect("a test schema").to_string();
     let url = qianbao_store::testing::postgres_url().expect("the URL the schema came from");
-    simulate(seed, Opener::Postgres { url, schema }).await;
+    simulate(seed, Opener::Postgres { url, schema }, steps(STEPS_POSTGRES)).await;
     t.cleanup().await;
 }
