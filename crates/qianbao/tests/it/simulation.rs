@@ -88,7 +88,7 @@ fn seed() -> u64 {
 /// Steps by default on SQLite and on PostgreSQL (each payment there is many more round trips);
 /// `QIANBAO_SIM_STEPS` sets another count for both.
 const STEPS: usize = 600;
-const STEPS_POSTGRES: usize = 250;
+const STEPS_POSTGRES: usize = 150;
 
 fn steps(default: usize) -> usize {
     std::env::var("QIANBAO_SIM_STEPS")
