@@ -15,6 +15,7 @@
 
 mod journeys;
 mod model;
+mod others;
 mod people;
 
 use std::collections::BTreeSet;
@@ -166,7 +167,7 @@ pub struct Sim {
 
 fn config() -> (WalletConfig, Caps) {
     let mut config = test_config();
-    let caps = Caps { day: 30_000, class_i_total: 100_000, class_ii_year: 300_000 };
+    let caps = Caps { day: 30_000, class_i_total: 100_000, class_ii_year: 200_000 };
     config.policy.daily_cap_single_factor_minor = caps.day;
     config.policy.daily_cap_two_factors_minor = 2 * caps.day;
     config.identity.class_caps.class_i_total = Money::from_minor(caps.class_i_total, qianbao::core::Currency::CNY);
@@ -361,7 +362,7 @@ async fn simulate(seed: u64, opener: Opener, steps: usize) {
     sim.env().advance(3 * 86_400);
     sim.env().wallet.operator("sweeper").expire_red_packets(10_000).await.unwrap();
     sim.check().await;
-    journeys::check_caps_in_store(&sim).await;
+    others::check_caps_in_store(&sim).await;
     sim.reopen().await;
     journeys::retry_some(&mut sim, 20).await;
     sim.check().await;
