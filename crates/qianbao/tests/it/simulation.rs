@@ -150,6 +150,10 @@ pub struct Sim {
     pub rng: Rng,
     pub users: Vec<SimUser>,
     pub merchants: Vec<(MerchantId, AccountId)>,
+    /// Each merchant's static QR code.
+    pub qr_codes: Vec<String>,
+    /// Every abnormal-transaction case opened (user, case).
+    pub all_cases: Vec<(usize, CaseId)>,
     pub model: Model,
     pub caps: Caps,
     pub done: Vec<Done>,
@@ -163,6 +167,22 @@ pub struct Sim {
     /// Keys are never reused by accident.
     pub counter: u64,
     pub stats: std::collections::BTreeMap<&'static str, (u32, u32)>,
+}
+
+/// A merchant's profile for its QR code.
+fn shop_profile(account: AccountId, n: u128) -> qianbao::qianbao_ledger::qr::MerchantProfile {
+    use qianbao::qianbao_ledger::qr::{CountryCode, Mcc, MerchantProfile};
+    MerchantProfile {
+        account,
+        name: format!("SIM SHOP {n}"),
+        city: "BEIJING".into(),
+        mcc: Mcc::parse("5814").unwrap(),
+        country: CountryCode::CN,
+        currency: qianbao::core::Currency::CNY,
+        local_name: None,
+        store_label: None,
+        terminal_label: None,
+    }
 }
 
 fn config() -> (WalletConfig, Caps) {
@@ -235,9 +255,12 @@ impl Sim {
                 expires: t.access_expires_at.unix_secs(),
             });
         }
-        let mut merchants = Vec::new();
+        let (mut merchants, mut qr_codes) = (Vec::new(), Vec::new());
         for n in 0..3 {
-            merchants.push(env.merchant(500 + n).await);
+            let (m, account) = env.merchant(500 + n).await;
+            let code = env.wallet.operator("merchants").merchant_static_code(&shop_profile(account, n)).await.unwrap();
+            merchants.push((m, account));
+            qr_codes.push(code);
         }
         Sim {
             env: Some(env),
@@ -249,6 +272,8 @@ impl Sim {
             rng: Rng::new(seed),
             users,
             merchants,
+            qr_codes,
+            all_cases: Vec::new(),
             model,
             caps,
             done: Vec::new(),
@@ -326,13 +351,23 @@ impl Sim {
         self.check().await;
     }
 
-    /// The wallet agrees with the model.
+    /// The wallet agrees with the model; every case opened is there; the frozen user is frozen.
     pub async fn check(&mut self) {
         let mut model = std::mem::take(&mut self.model);
         model.settle_packets(self.env()).await;
         model.check_caps(self.caps);
         model.check_wallet(self.env(), &self.merchants).await;
         self.model = model;
+        for (u, case) in &self.all_cases {
+            let c = self.env().wallet.payments().case(*case).await.expect("an opened case is recorded");
+            assert_eq!(c.user, self.users[*u].id, "case {case}'s user");
+        }
+        let ops = self.env().wallet.operator("auditor");
+        for (u, user) in self.users.iter().enumerate() {
+            let status = ops.user(user.id).await.unwrap().status;
+            let frozen = status == qianbao::qianbao_identity::UserStatus::Frozen;
+            assert_eq!(frozen, self.frozen == Some(u), "user {u} is {status:?}");
+        }
     }
 
     /// `u`'s balance (and available balance) is the model's.

@@ -15,6 +15,8 @@ use crate::support::*;
 #[derive(Debug, Clone)]
 pub enum Req {
     Pay(PayMerchant),
+    /// A scanned static QR code of the merchant with this account, the amount typed.
+    Qr(PayByQr, AccountId),
     Transfer(TransferTo),
     Packet(NewRedPacket),
     TopUp(CardMovement),
@@ -25,6 +27,7 @@ impl Req {
     fn name(&self) -> &'static str {
         match self {
             Req::Pay(_) => "pay",
+            Req::Qr(..) => "pay by QR code",
             Req::Transfer(_) => "transfer",
             Req::Packet(_) => "red packet",
             Req::TopUp(_) => "top-up",
@@ -35,6 +38,7 @@ impl Req {
     fn amount(&self) -> Money {
         match self {
             Req::Pay(r) => r.amount,
+            Req::Qr(r, _) => r.amount.expect("static codes get the amount typed"),
             Req::Transfer(r) => r.amount,
             Req::Packet(r) => r.total,
             Req::TopUp(r) | Req::Withdraw(r) => r.amount,
@@ -43,7 +47,7 @@ impl Req {
 
     /// Counted toward the day and class caps.
     fn capped(&self) -> bool {
-        matches!(self, Req::Pay(_) | Req::Transfer(_) | Req::Packet(_))
+        matches!(self, Req::Pay(_) | Req::Qr(..) | Req::Transfer(_) | Req::Packet(_))
     }
 }
 
@@ -61,6 +65,7 @@ pub async fn exec(wallet: &Wallet, caller: &Caller, req: &Req, auth: &Authorizat
         let p = |r: Result<Payment, WalletError>| r.map(|p| Answer::Payment(Box::new(p)));
         let r = match req {
             Req::Pay(r) => p(wallet.pay_merchant(caller, r.clone(), auth).await),
+            Req::Qr(r, _) => p(wallet.pay_qr(caller, r.clone(), auth).await),
             Req::Transfer(r) => p(wallet.transfer(caller, r.clone(), auth).await),
             Req::TopUp(r) => p(wallet.top_up(caller, r.clone(), auth).await),
             Req::Withdraw(r) => p(wallet.withdraw(caller, r.clone(), auth).await),
@@ -84,6 +89,7 @@ fn apply(sim: &mut Sim, u: usize, req: &Req, a: &Answer) -> bool {
     let m = &mut sim.model;
     match (req, a) {
         (Req::Pay(r), Answer::Payment(p)) => m.acknowledge(p, me, Party::Merchant(r.merchant_account), true),
+        (Req::Qr(_, account), Answer::Payment(p)) => m.acknowledge(p, me, Party::Merchant(*account), true),
         (Req::Transfer(r), Answer::Payment(p)) => m.acknowledge(p, me, Party::User(r.to), true),
         (Req::TopUp(_), Answer::Payment(p)) => m.acknowledge(p, Party::Bank, me, false),
         (Req::Withdraw(_), Answer::Payment(p)) => m.acknowledge(p, me, Party::Bank, false),
@@ -137,7 +143,12 @@ fn gen_valid(sim: &mut Sim, u: usize) -> Req {
     let key = sim.key();
     let amount = cny(sim.rng.range(1, 20_000) as i64);
     match sim.rng.below(100) {
-        0..=49 => {
+        0..=9 => {
+            let n = sim.rng.below(sim.merchants.len() as u64) as usize;
+            let code = sim.qr_codes[n].clone();
+            Req::Qr(PayByQr { code, amount: Some(amount), key }, sim.merchants[n].1)
+        }
+        10..=49 => {
             let m = sim.merchants[sim.rng.below(sim.merchants.len() as u64) as usize].1;
             let order_ref = sim.rng.chance(50).then(|| format!("order-{}", sim.counter));
             Req::Pay(PayMerchant { merchant_account: m, amount, order_ref, key })
@@ -242,6 +253,14 @@ async fn bad_input(sim: &mut Sim, u: usize) {
         4 => {
             let wallet = sim.env().wallet.payments().wallet(sim.users[other].id, Currency::CNY).await.unwrap();
             ("a wallet as merchant", Req::Pay(pay(wallet.unwrap(), amount)), by_password())
+        }
+        5 if sim.rng.chance(50) => {
+            // A static code with the merchant's name changed and its CRC fixed up: the signature fails.
+            let code = sim.qr_codes[0].replace("SIM SHOP", "SIM SHIP");
+            assert_ne!(code, sim.qr_codes[0], "the code carries the merchant's name");
+            let body = &code[..code.len() - 4];
+            let code = format!("{body}{}", qianbao::qianbao_ledger::qr::crc16(body));
+            ("a forged QR code", Req::Qr(PayByQr { code, amount: Some(amount), key }, m), by_password())
         }
         5 => ("wrong payment password", Req::Pay(pay(m, amount)), wrong_password),
         6 => ("no authorization", Req::Pay(pay(m, amount)), Authorization::default()),

@@ -163,6 +163,7 @@ pub async fn report(sim: &mut Sim, u: usize) {
     let case = sim.env().wallet.report_abnormal_transaction(&caller, transfer, "I did not pay this", key).await;
     let case = case.expect("a report of one's own payment is taken");
     sim.cases.push((u, case.id));
+    sim.all_cases.push((u, case.id));
     sim.debit_frozen.insert(u);
     sim.count("abnormal report", true);
 }
