@@ -45,9 +45,6 @@ async fn one_request_sent_twice_at_once_near_the_cap_is_one_payment() {
 }
 
 #[tokio::test]
-#[ignore = "known bug in qianbao-ledger (found by the simulation, seed 3): a release refused while the \
-            payer's wallet is frozen spends the posting transfer's id; every later release answers \
-            AlreadyFailed"]
 async fn a_held_payment_is_released_after_its_payers_wallet_is_unfrozen() {
     each_backend("a held payment is released after unfreezing", |db| async move {
         let mut config = test_config();

@@ -162,8 +162,6 @@ pub struct Sim {
     /// Open abnormal-transaction cases (their users' wallets are frozen for debits).
     pub cases: Vec<(usize, CaseId)>,
     pub debit_frozen: BTreeSet<usize>,
-    /// Held payments whose release was refused (their payer's wallet frozen for debits).
-    pub release_refused: BTreeSet<qianbao::qianbao_ledger::payments::PaymentId>,
     /// Keys are never reused by accident.
     pub counter: u64,
     pub stats: std::collections::BTreeMap<&'static str, (u32, u32)>,
@@ -280,7 +278,6 @@ impl Sim {
             frozen: None,
             cases: Vec::new(),
             debit_frozen: BTreeSet::new(),
-            release_refused: BTreeSet::new(),
             counter: 0,
             stats: Default::default(),
         }
