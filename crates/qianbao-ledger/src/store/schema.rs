@@ -11,6 +11,10 @@
 //!   *tail*, held in memory; every few batches the tail is merged as one run (`ledger_runs`: its
 //!   timestamp range) of sorted chunk blobs, `ledger_id_chunks` (id → timestamp) and
 //!   `ledger_account_chunks` (account → timestamp, code, direction), never rewritten.
+//! - SQLite (migration 3): `ledger_account_log`, one row per group (keyed by its journal sequence)
+//!   holding the packed counters and flags of the accounts it touched; an account's state is its
+//!   `ledger_accounts` row overridden by the latest log entry naming it. Every few groups the log is
+//!   merged into the rows and emptied.
 //! - `ledger_pending`: the state of pending transfers, by the pending transfer's timestamp, with a
 //!   partial index of those still pending by expiry.
 //! - `ledger_failed`: ids whose first attempt failed for a state-dependent reason.
@@ -145,6 +149,15 @@ DROP TABLE ledger_transfer_ids;
 DROP TABLE ledger_account_transfers;
 UPDATE ledger_head SET merged_ts = 0;
 ",
+        postgres: "SELECT 1;",
+    },
+    Migration {
+        component: "ledger",
+        version: 3,
+        name: "sqlite account log",
+        // SQLite only: the counters of touched accounts are appended here and merged into
+        // `ledger_accounts` every few groups (see `account_log.rs`).
+        sqlite: "CREATE TABLE ledger_account_log (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);",
         postgres: "SELECT 1;",
     },
 ];

@@ -1,7 +1,8 @@
 //! The SQLite backend's write path. One process owns an SQLite ledger, so the engine's view stays in
 //! memory across groups ([`Cache`]): a group loads only what the view lacks, is decided, and its
 //! changes are written on the database's writer thread in one transaction: transfers appended in
-//! timestamp order, touched accounts upserted once with multi-row statements. The id and account
+//! timestamp order, touched accounts' new counters appended to the account log (`account_log.rs`)
+//! and merged into their rows every few groups. The id and account
 //! look-up tables are merged in bulk, sorted, once the tail of unmerged transfers is long enough; the
 //! tail lives in the view (and in [`Tail`] for readers) and is reloaded from the log on open.
 
@@ -16,6 +17,9 @@ use super::group::{self, Answer, Decided, Op};
 use super::journal::{self, Link};
 use super::service::Tuning;
 use crate::{LedgerConfig, LedgerError, LedgerState, Needs, PendingState, Transfer};
+
+/// The writer's automatic checkpoint, a backstop to the background ones: 256 MiB of WAL.
+pub(crate) const WAL_BACKSTOP_PAGES: i64 = 65_536;
 
 /// Rows per multi-row statement.
 const ROWS: usize = 128;
@@ -37,6 +41,9 @@ pub(crate) struct Cache {
     tail_count: usize,
     /// The newest run of the look-up tables (0: none yet).
     run: i64,
+    /// The accounts named in the account log, and its rows.
+    logged: FxHashSet<AccountId>,
+    log_rows: usize,
 }
 
 /// What readers must learn after the commit: the tail's new ids (or a whole new tail).
@@ -45,6 +52,10 @@ pub(crate) struct Published {
     pub reset: bool,
     pub ids: Vec<(TransferId, i64)>,
     pub merged_ts: i64,
+    /// The account overlay starts again (after a merge of the account log, or on open).
+    pub accounts_reset: bool,
+    /// Accounts whose new state is in the account log.
+    pub accounts: Vec<crate::Account>,
 }
 
 pub(crate) type Answers = Vec<Option<Result<Answer, LedgerError>>>;
@@ -110,8 +121,8 @@ pub(crate) fn run_group(
     conn.set_prepared_statement_cache_capacity(64);
     let mut published = Published::default();
     if cache.is_none() {
-        let (c, tail) = load_cache(conn, config)?;
-        published = Published { reset: true, ids: tail, merged_ts: c.merged_ts };
+        let (c, tail, accounts) = load_cache(conn, config)?;
+        published = Published { reset: true, ids: tail, merged_ts: c.merged_ts, accounts_reset: true, accounts };
         *cache = Some(c);
     }
     let Some(c) = cache.as_mut() else { return Err(StoreError::corrupt("ledger cache missing")) };
@@ -132,24 +143,35 @@ pub(crate) fn run_group(
     c.view.absent_accounts.clear();
     c.view.absent_transfers.clear();
     if !decided.is_empty() {
-        write(conn, c, &decided)?;
+        published.accounts.extend(write(conn, c, &decided)?);
+        if c.log_rows >= tuning.account_log_max {
+            merge_accounts(conn, c)?;
+            published.accounts_reset = true;
+            published.accounts.clear();
+        }
         published.ids.extend(decided.changes.transfers.iter().map(|t| (t.id, ts(t.timestamp))));
         if c.tail_count >= tuning.merge_threshold(c.merged_count) {
             merge(conn, c, tuning)?;
-            published = Published { reset: true, ids: Vec::new(), merged_ts: c.merged_ts };
+            published.reset = true;
+            published.ids.clear();
+            published.merged_ts = c.merged_ts;
         }
     }
     Ok((decided.answers, published))
 }
 
-/// Reads the head, reloads the tail (transfers after `merged_ts`) into a fresh view and builds the
-/// id filter from the look-up table, the tail and the failed ids.
-fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<(Cache, Vec<(TransferId, i64)>), StoreError> {
+/// What a fresh [`Cache`] publishes: the tail's ids and the accounts of the account log.
+type Loaded = (Cache, Vec<(TransferId, i64)>, Vec<crate::Account>);
+
+/// Reads the head, reloads the tail (transfers after `merged_ts`) and the accounts of the account
+/// log into a fresh view and builds the id filter from the look-up table, the tail and the failed ids.
+fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<Loaded, StoreError> {
     // Touched accounts and the look-up tables should stay in the page cache between groups (SQLite's
     // default is 2 MiB): up to 256 MiB, allocated only as pages are read.
     conn.pragma_update(None, "cache_size", -262_144)?;
-    // A batch writes a few MiB of pages; checkpoint every 64 MiB of WAL rather than every 4 MiB.
-    conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+    // Checkpoints run in the background (`Backend::checkpoint`); the writer checkpoints by itself
+    // only if the WAL ever grows past this backstop.
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
     // A group runs in a savepoint, so SQLite copies every page it first changes into a statement
     // journal: keep that journal (and the merge's sorter) in memory instead of a temporary file. The
     // durable copy is the WAL, written and synced at commit as before.
@@ -175,6 +197,16 @@ fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<(Cache, Vec<(Tr
         conn.query_row("SELECT coalesce(max(run), 0), coalesce(sum(transfers), 0) FROM ledger_runs", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
+    let (log, log_rows) = super::account_log::read(conn)?;
+    let mut accounts = Vec::with_capacity(log.len());
+    for (id, state) in &log {
+        let Some((mut account, limits)) = read_account(conn, *id)? else {
+            return Err(StoreError::corrupt(format!("the account log names account {id}, which is not stored")));
+        };
+        state.apply(&mut account);
+        view.insert_account(account, limits).map_err(corrupt)?;
+        accounts.push(account);
+    }
     let filter = build_filter(conn, merged_count as usize + tail.len(), &tail)?;
     let cache = Cache {
         view,
@@ -186,8 +218,10 @@ fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<(Cache, Vec<(Tr
         merged_count: merged_count as u64,
         tail_count: tail.len(),
         run,
+        logged: log.into_keys().collect(),
+        log_rows,
     };
-    Ok((cache, tail))
+    Ok((cache, tail, accounts))
 }
 
 fn build_filter(conn: &Connection, count: usize, tail: &[(TransferId, i64)]) -> Result<IdFilter, StoreError> {
@@ -361,31 +395,32 @@ fn bind_account(s: &mut Statement<'_>, at: usize, a: &crate::Account) -> rusqlit
     s.raw_bind_parameter(at + 11, ts(a.timestamp))
 }
 
-/// Writes a decided group and its journal link.
-fn write(conn: &Connection, c: &mut Cache, d: &Decided) -> Result<(), StoreError> {
+/// Writes a decided group and its journal link; returns the accounts it logged.
+fn write(conn: &Connection, c: &mut Cache, d: &Decided) -> Result<Vec<crate::Account>, StoreError> {
     let ch = &d.changes;
     let view = &c.view;
     let created: Vec<crate::Account> = ch.accounts_created.iter().filter_map(|a| view.account(a.id).copied()).collect();
-    insert_rows(conn, &format!("INSERT INTO ledger_accounts ({ACCOUNT_COLS})"), 12, "", &created, bind_account)?;
-    // Updated accounts: their final state, once each, in key order (each seek lands next to the
-    // previous one), many per statement.
-    let mut seen: FxHashSet<_> = created.iter().map(|a| a.id).collect();
-    let mut updated: Vec<&crate::Account> =
-        ch.accounts_updated.iter().filter(|u| seen.insert(u.id)).filter_map(|u| view.account(u.id)).collect();
-    updated.sort_unstable_by_key(|a| a.id.to_bytes());
     insert_rows(
         conn,
-        "INSERT INTO ledger_accounts (id, dp, dpo, cp, cpo, flags, ledger, code, ud128, ud64, ud32, ts)",
+        &format!("INSERT OR FAIL INTO ledger_accounts ({ACCOUNT_COLS})"),
         12,
-        "ON CONFLICT (id) DO UPDATE SET dp = excluded.dp, dpo = excluded.dpo, cp = excluded.cp,
-         cpo = excluded.cpo, flags = excluded.flags",
-        &updated,
-        |s, at, a| bind_account(s, at, a),
+        "",
+        &created,
+        bind_account,
     )?;
+    // Updated accounts: their final state, once each, appended to the account log as one row.
+    let mut seen: FxHashSet<_> = created.iter().map(|a| a.id).collect();
+    let updated: Vec<crate::Account> =
+        ch.accounts_updated.iter().filter(|u| seen.insert(u.id)).filter_map(|u| view.account(u.id).copied()).collect();
+    if updated.len() != seen.len() - created.len() {
+        return Err(StoreError::corrupt("an updated account is missing from the view"));
+    }
+    let seq = i64::try_from(c.seq + 1).map_err(|_| StoreError::corrupt("journal sequence overflow"))?;
+    super::account_log::append(conn, seq, updated.iter())?;
     write_limits(conn, view, ch)?;
     insert_rows(
         conn,
-        &format!("INSERT INTO ledger_transfers ({TRANSFER_COLS})"),
+        &format!("INSERT OR FAIL INTO ledger_transfers ({TRANSFER_COLS})"),
         13,
         "",
         &ch.transfers,
@@ -438,6 +473,25 @@ fn write(conn: &Connection, c: &mut Cache, d: &Decided) -> Result<(), StoreError
         c.filter.insert(f.id);
     }
     c.tail_count += ch.transfers.len();
+    if !updated.is_empty() {
+        c.logged.extend(updated.iter().map(|a| a.id));
+        c.log_rows += 1;
+    }
+    Ok(updated)
+}
+
+/// Writes the state of every logged account to its row and empties the account log.
+fn merge_accounts(conn: &Connection, c: &mut Cache) -> Result<(), StoreError> {
+    let mut states = Vec::with_capacity(c.logged.len());
+    for id in &c.logged {
+        let Some(a) = c.view.account(*id) else {
+            return Err(StoreError::corrupt(format!("logged account {id} is missing from the view")));
+        };
+        states.push(super::account_log::State::of(a));
+    }
+    super::account_log::merge(conn, &mut states)?;
+    c.logged.clear();
+    c.log_rows = 0;
     Ok(())
 }
 
