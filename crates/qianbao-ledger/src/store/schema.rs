@@ -5,6 +5,8 @@
 //! - `ledger_accounts`: accounts with their four counters (`u128` as 16-byte big-endian blobs).
 //! - `ledger_limits`: debit limits with their usage, by account and slot.
 //! - `ledger_transfers`: transfers keyed by their timestamp (unique, increasing): appended in order.
+//!   On SQLite (migration 4) a row is the timestamp and one 120-byte `body` (`codec::transfer_body`:
+//!   the journal's canonical bytes of the transfer without its timestamp); PostgreSQL keeps columns.
 //! - `ledger_transfer_ids` (id → timestamp) and `ledger_account_transfers` (account, timestamp, code,
 //!   direction): PostgreSQL's look-up tables, filled with every batch.
 //! - SQLite (migration 2) replaces them by immutable runs: transfers after `merged_ts` are the
@@ -160,4 +162,85 @@ UPDATE ledger_head SET merged_ts = 0;
         sqlite: "CREATE TABLE ledger_account_log (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);",
         postgres: "SELECT 1;",
     },
+    Migration {
+        component: "ledger",
+        version: 4,
+        name: "sqlite transfer bodies",
+        // SQLite only: a transfer row is its timestamp and one 120-byte body (the journal's canonical
+        // bytes without the timestamp, `codec::transfer_body`), two values to bind instead of 13. (Copied
+        // twice rather than renamed: a rename opens SQLite's temporary storage, whose mode the ledger
+        // then could not set within the transaction.)
+        sqlite: "
+CREATE TABLE ledger_transfers_body (ts INTEGER PRIMARY KEY, body BLOB NOT NULL);
+INSERT INTO ledger_transfers_body (ts, body)
+SELECT ts, CAST(id || dr || cr || amount || pending_id || ud128
+    || unhex(printf('%016x%08x%08x%08x%04x%04x', ud64, ud32, timeout, ledger, code, flags)) AS BLOB)
+FROM ledger_transfers ORDER BY ts;
+DROP TABLE ledger_transfers;
+CREATE TABLE ledger_transfers (ts INTEGER PRIMARY KEY, body BLOB NOT NULL);
+INSERT INTO ledger_transfers (ts, body) SELECT ts, body FROM ledger_transfers_body ORDER BY ts;
+DROP TABLE ledger_transfers_body;
+",
+        postgres: "SELECT 1;",
+    },
 ];
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use qianbao_core::{AccountId, Timestamp, TransferId};
+    use qianbao_store::drivers::rusqlite::{Connection, params};
+
+    use super::MIGRATIONS;
+    use crate::store::codec::{b16, transfer_of_body};
+    use crate::{Ledger, Transfer, TransferCode, TransferFlags};
+
+    #[test]
+    fn migration_4_packs_existing_transfer_rows_into_bodies() {
+        let conn = Connection::open_in_memory().unwrap();
+        for m in &MIGRATIONS[..3] {
+            conn.execute_batch(m.sqlite).unwrap();
+        }
+        // Every field away from zero, user_data_64 with its top bit set (a negative BIGINT).
+        let t = Transfer {
+            id: TransferId::from_u128(u128::MAX - 1),
+            debit_account_id: AccountId::from_u128(0x0102_0304),
+            credit_account_id: AccountId::from_u128(1 << 100),
+            amount: 123_456_789,
+            pending_id: TransferId::from_u128(77),
+            user_data_128: 0x00ff_00ff,
+            user_data_64: u64::MAX - 5,
+            user_data_32: u32::MAX,
+            timeout_secs: 3_600,
+            ledger: Ledger::from_u32(156),
+            code: TransferCode::from_u16(0xbeef),
+            flags: TransferFlags::from_bits_retain(0x8001),
+            timestamp: Timestamp::from_unix_nanos(1_779_947_200_000_000_001),
+        };
+        let ts = crate::store::codec::ts(t.timestamp);
+        conn.execute(
+            "INSERT INTO ledger_transfers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                ts,
+                t.id.to_bytes(),
+                t.debit_account_id.to_bytes(),
+                t.credit_account_id.to_bytes(),
+                b16(t.amount),
+                t.pending_id.to_bytes(),
+                b16(t.user_data_128),
+                t.user_data_64 as i64,
+                i64::from(t.user_data_32),
+                i64::from(t.timeout_secs),
+                i64::from(t.ledger.as_u32()),
+                i64::from(t.code.as_u16()),
+                i64::from(t.flags.bits()),
+            ],
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[3].sqlite).unwrap();
+        let (at, body): (i64, Vec<u8>) =
+            conn.query_row("SELECT ts, body FROM ledger_transfers", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(body, crate::store::codec::transfer_body(&t));
+        assert_eq!(transfer_of_body(at, &body).unwrap(), t);
+        assert!(transfer_of_body(at, &body[1..]).is_err());
+    }
+}

@@ -11,7 +11,9 @@ use qianbao_store::StoreError;
 use qianbao_store::drivers::rusqlite::{self, Connection, OptionalExtension, Statement, params};
 use rustc_hash::FxHashSet;
 
-use super::codec::{AccountCols, LimitCols, TransferCols, b16, codes_blob, failed_of, pending_of, ts, window_code};
+use super::codec::{
+    AccountCols, LimitCols, b16, codes_blob, failed_of, pending_of, transfer_body, transfer_of_body, ts, window_code,
+};
 use super::filter::IdFilter;
 use super::group::{self, Answer, Decided, Op};
 use super::journal::{self, Link};
@@ -24,8 +26,8 @@ pub(crate) const WAL_BACKSTOP_PAGES: i64 = 65_536;
 /// Rows per multi-row statement.
 const ROWS: usize = 128;
 
-pub(crate) const TRANSFER_COLS: &str =
-    "ts, id, dr, cr, amount, pending_id, ud128, ud64, ud32, timeout, ledger, code, flags";
+/// A transfer row: its timestamp and body (`codec::transfer_body`, migration 4).
+pub(crate) const TRANSFER_COLS: &str = "ts, body";
 pub(crate) const ACCOUNT_COLS: &str = "id, dp, dpo, cp, cpo, flags, ledger, code, ud128, ud64, ud32, ts";
 
 /// What the writer keeps between groups.
@@ -70,23 +72,7 @@ pub(crate) fn blob<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&
 }
 
 pub(crate) fn transfer_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Result<Transfer, StoreError>> {
-    let b = |i: usize| blob(r, at + i);
-    let cols = TransferCols {
-        ts: r.get(at)?,
-        id: b(1)?,
-        dr: b(2)?,
-        cr: b(3)?,
-        amount: b(4)?,
-        pending_id: b(5)?,
-        ud128: b(6)?,
-        ud64: r.get(at + 7)?,
-        ud32: r.get(at + 8)?,
-        timeout: r.get(at + 9)?,
-        ledger: r.get(at + 10)?,
-        code: r.get(at + 11)?,
-        flags: r.get(at + 12)?,
-    };
-    Ok(cols.decode())
+    Ok(transfer_of_body(r.get(at)?, blob(r, at + 1)?))
 }
 
 pub(crate) fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<crate::Account, StoreError>> {
@@ -175,7 +161,14 @@ fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<Loaded, StoreEr
     // A group runs in a savepoint, so SQLite copies every page it first changes into a statement
     // journal: keep that journal (and the merge's sorter) in memory instead of a temporary file. The
     // durable copy is the WAL, written and synced at commit as before.
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Only a performance setting: SQLite refuses it within a transaction once the temporary storage
+    // is open (e.g. by an earlier migration on this connection); the next rebuild of the cache tries again.
+    let temp: i64 = conn.query_row("PRAGMA temp_store", [], |r| r.get(0))?;
+    if temp != 2
+        && let Err(e) = conn.pragma_update(None, "temp_store", "MEMORY")
+    {
+        tracing::debug!(error = %e, "the ledger keeps SQLite's temporary storage as it is");
+    }
     let (last_ts, seq, digest, merged_ts): (i64, i64, Vec<u8>, i64) =
         conn.query_row("SELECT last_ts, seq, digest, merged_ts FROM ledger_head WHERE k = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -241,9 +234,9 @@ fn build_filter(conn: &Connection, count: usize, tail: &[(TransferId, i64)]) -> 
 
 fn transfer_with_pending(r: &rusqlite::Row<'_>) -> Result<(Transfer, Option<PendingState>), StoreError> {
     let t = transfer_row(r, 0)??;
-    let status: Option<i64> = r.get(13)?;
+    let status: Option<i64> = r.get(2)?;
     let p = match status {
-        Some(s) => Some(pending_of(t.id, s, r.get(14)?, r.get(15)?)?),
+        Some(s) => Some(pending_of(t.id, s, r.get(3)?, r.get(4)?)?),
         None => None,
     };
     Ok((t, p))
@@ -366,18 +359,7 @@ fn insert_rows<T>(
 
 fn bind_transfer(s: &mut Statement<'_>, at: usize, t: &Transfer) -> rusqlite::Result<()> {
     s.raw_bind_parameter(at, ts(t.timestamp))?;
-    s.raw_bind_parameter(at + 1, t.id.to_bytes())?;
-    s.raw_bind_parameter(at + 2, t.debit_account_id.to_bytes())?;
-    s.raw_bind_parameter(at + 3, t.credit_account_id.to_bytes())?;
-    s.raw_bind_parameter(at + 4, b16(t.amount))?;
-    s.raw_bind_parameter(at + 5, t.pending_id.to_bytes())?;
-    s.raw_bind_parameter(at + 6, b16(t.user_data_128))?;
-    s.raw_bind_parameter(at + 7, t.user_data_64 as i64)?;
-    s.raw_bind_parameter(at + 8, i64::from(t.user_data_32))?;
-    s.raw_bind_parameter(at + 9, i64::from(t.timeout_secs))?;
-    s.raw_bind_parameter(at + 10, i64::from(t.ledger.as_u32()))?;
-    s.raw_bind_parameter(at + 11, i64::from(t.code.as_u16()))?;
-    s.raw_bind_parameter(at + 12, i64::from(t.flags.bits()))
+    s.raw_bind_parameter(at + 1, transfer_body(t))
 }
 
 fn bind_account(s: &mut Statement<'_>, at: usize, a: &crate::Account) -> rusqlite::Result<()> {
@@ -421,7 +403,7 @@ fn write(conn: &Connection, c: &mut Cache, d: &Decided) -> Result<Vec<crate::Acc
     insert_rows(
         conn,
         &format!("INSERT OR FAIL INTO ledger_transfers ({TRANSFER_COLS})"),
-        13,
+        2,
         "",
         &ch.transfers,
         bind_transfer,
