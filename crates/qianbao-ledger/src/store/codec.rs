@@ -76,7 +76,8 @@ pub(crate) fn transfer_of_body(ts: i64, b: &[u8]) -> Result<Transfer, StoreError
     })
 }
 
-/// The columns of a `ledger_transfers` row, in table order.
+/// The columns of a PostgreSQL `ledger_transfers` row, in table order.
+#[cfg(feature = "postgres")]
 pub(crate) struct TransferCols<'a> {
     pub ts: i64,
     pub id: &'a [u8],
@@ -93,6 +94,7 @@ pub(crate) struct TransferCols<'a> {
     pub flags: i64,
 }
 
+#[cfg(feature = "postgres")]
 impl TransferCols<'_> {
     pub(crate) fn decode(&self) -> Result<Transfer, StoreError> {
         Ok(Transfer {

@@ -122,8 +122,13 @@ pub(crate) fn run_group(
         if needs.is_empty() {
             break;
         }
-        load(conn, c, &needs)?;
+        let transfers = load(conn, c, &needs)?;
         c.view.resolve(&needs);
+        // Only a loaded transfer (a pending one, whose accounts a post or void needs) can add needs:
+        // without one, every need is now met or known absent.
+        if transfers == 0 {
+            break;
+        }
     }
     let decided = group::decide(&mut c.view, ops, now);
     c.view.absent_accounts.clear();
@@ -262,8 +267,9 @@ fn load_due(conn: &Connection, view: &mut LedgerState, now: i64) -> Result<(), S
 }
 
 /// Loads what `needs` lists: accounts with their limits, transfers (unless the filter rules them out)
-/// with their pending state, and failed ids.
-fn load(conn: &Connection, c: &mut Cache, needs: &Needs) -> Result<(), StoreError> {
+/// with their pending state, and failed ids; returns how many transfers it loaded.
+fn load(conn: &Connection, c: &mut Cache, needs: &Needs) -> Result<usize, StoreError> {
+    let mut loaded = 0;
     for id in &needs.accounts {
         if let Some((account, limits)) = read_account(conn, *id)? {
             c.view.insert_account(account, limits).map_err(corrupt)?;
@@ -296,6 +302,7 @@ fn load(conn: &Connection, c: &mut Cache, needs: &Needs) -> Result<(), StoreErro
                 return Err(StoreError::corrupt(format!("the look-up of transfer {id} found {}", t.id)));
             }
             c.view.insert_transfer(t, p).map_err(corrupt)?;
+            loaded += 1;
             continue;
         }
         if let Some((result, at)) =
@@ -304,7 +311,7 @@ fn load(conn: &Connection, c: &mut Cache, needs: &Needs) -> Result<(), StoreErro
             c.view.insert_failed(failed_of(&key, result, at)?).map_err(corrupt)?;
         }
     }
-    Ok(())
+    Ok(loaded)
 }
 
 pub(crate) fn read_account(
