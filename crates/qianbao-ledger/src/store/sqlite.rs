@@ -42,6 +42,9 @@ pub(crate) struct Cache {
     merged_ts: i64,
     merged_count: u64,
     tail_count: usize,
+    /// Where the tail starts in the view's transfers: none before this index (the tail is appended
+    /// after it; the merge checks the count and reads the tail back if it ever differs).
+    tail_from: usize,
     /// The newest run of the look-up tables (0: none yet).
     run: i64,
     /// The accounts named in the account log, and its rows.
@@ -216,6 +219,7 @@ fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<Loaded, StoreEr
         merged_ts,
         merged_count: merged_count as u64,
         tail_count: tail.len(),
+        tail_from: 0,
         run,
         logged: log.into_keys().collect(),
         log_rows,

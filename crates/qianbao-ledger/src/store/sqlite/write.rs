@@ -240,8 +240,9 @@ pub(super) fn merge(conn: &Connection, c: &mut Cache, tuning: &Tuning) -> Result
         code: t.code.as_u16(),
     };
     // The tail is in the view (transfers loaded on demand are older); read it back only if not.
+    let view = c.view.transfers();
     let mut tail: Vec<super::super::runs::Entry> =
-        c.view.transfers().iter().filter(|t| ts(t.timestamp) > c.merged_ts).map(entry).collect();
+        view[c.tail_from.min(view.len())..].iter().filter(|t| ts(t.timestamp) > c.merged_ts).map(entry).collect();
     if tail.len() != c.tail_count {
         tail = tail_from_db(conn, c.merged_ts)?.iter().map(entry).collect();
     }
@@ -254,6 +255,7 @@ pub(super) fn merge(conn: &Connection, c: &mut Cache, tuning: &Tuning) -> Result
     if c.view.transfers().len() > tuning.view_transfers_max {
         c.view = fresh_view(&c.view)?;
     }
+    c.tail_from = c.view.transfers().len();
     if c.filter.is_full() {
         c.filter = build_filter(conn, c.merged_count as usize, &[])?;
     }
