@@ -8,6 +8,7 @@
 use qianbao_core::{AccountId, TransferId};
 use qianbao_store::StoreError;
 use qianbao_store::drivers::rusqlite::{Connection, OptionalExtension, params};
+use rustc_hash::FxHashMap;
 
 use super::codec::{DIR_CREDIT, DIR_DEBIT};
 
@@ -29,6 +30,9 @@ pub(crate) struct Entry {
     pub cr: AccountId,
     pub code: u16,
 }
+
+/// An account chunk entry before packing: timestamp, code, direction.
+type AccountEntry = (i64, u16, u8);
 
 fn broken() -> StoreError {
     StoreError::corrupt("a look-up chunk of the ledger has a wrong length")
@@ -54,23 +58,29 @@ pub(crate) fn write_run(
         }
         insert.execute(params![run, chunk[0].0.to_be_bytes(), &data])?;
     }
-    let mut rows: Vec<([u8; 16], i64, u16, u8)> = Vec::with_capacity(entries.len() * 2);
+    // Each account's entries, grouped (the tail comes in timestamp order, so each list is sorted
+    // already; it is sorted here if not), then the accounts in key order.
+    let mut by_account: FxHashMap<[u8; 16], Vec<AccountEntry>> = FxHashMap::default();
     for e in entries {
-        rows.push((e.dr.to_bytes(), e.ts, e.code, DIR_DEBIT as u8));
-        rows.push((e.cr.to_bytes(), e.ts, e.code, DIR_CREDIT as u8));
+        by_account.entry(e.dr.to_bytes()).or_default().push((e.ts, e.code, DIR_DEBIT as u8));
+        by_account.entry(e.cr.to_bytes()).or_default().push((e.ts, e.code, DIR_CREDIT as u8));
     }
-    rows.sort_unstable();
+    let mut accounts: Vec<([u8; 16], Vec<AccountEntry>)> = by_account.into_iter().collect();
+    accounts.sort_unstable_by_key(|a| a.0);
     let mut insert = conn
         .prepare_cached("INSERT INTO ledger_account_chunks (run, account, first_ts, data) VALUES (?1, ?2, ?3, ?4)")?;
-    for group in rows.chunk_by(|a, b| a.0 == b.0) {
-        for chunk in group.chunks(ACCOUNT_CHUNK) {
+    for (account, mut list) in accounts {
+        if !list.is_sorted() {
+            list.sort_unstable();
+        }
+        for chunk in list.chunks(ACCOUNT_CHUNK) {
             data.clear();
-            for (_, ts, code, dir) in chunk {
+            for (ts, code, dir) in chunk {
                 data.extend_from_slice(&ts.to_be_bytes());
                 data.extend_from_slice(&code.to_be_bytes());
                 data.push(*dir);
             }
-            insert.execute(params![run, chunk[0].0, chunk[0].1, &data])?;
+            insert.execute(params![run, account, chunk[0].0, &data])?;
         }
     }
     conn.prepare_cached("INSERT INTO ledger_runs (run, from_ts, to_ts, transfers) VALUES (?1, ?2, ?3, ?4)")?
@@ -254,5 +264,24 @@ mod tests {
         let page = account_ts(&conn, &AccountQuery { limit: 3, merged: 1_200, ..q }).unwrap();
         assert_eq!(page, vec![1_200, 1_199, 1_198]);
         assert!(account_ts(&conn, &AccountQuery { account: AccountId::from_u128(9), ..q }).unwrap().is_empty());
+    }
+
+    #[test]
+    fn entries_out_of_timestamp_order_are_sorted_per_account() {
+        let conn = db();
+        let all: Vec<Entry> = (1..=700).rev().map(|i| entry(i, i as u128, 1 + (i as u128 % 3), 9, 7)).collect();
+        write_run(&conn, 1, 0, 700, &all).unwrap();
+        let q = AccountQuery {
+            account: AccountId::from_u128(2),
+            lo: 0,
+            hi: i64::MAX,
+            merged: 700,
+            dir: 0,
+            code: -1,
+            limit: 10_000,
+        };
+        assert_eq!(account_ts(&conn, &q).unwrap(), (1..=700).rev().filter(|t| t % 3 == 1).collect::<Vec<_>>());
+        let nine = account_ts(&conn, &AccountQuery { account: AccountId::from_u128(9), ..q }).unwrap();
+        assert_eq!(nine, (1..=700).rev().collect::<Vec<_>>());
     }
 }
