@@ -93,6 +93,7 @@ mod crl;
 mod csr;
 mod device;
 mod error;
+mod issue_queue;
 mod keys;
 mod nonce;
 mod order;

@@ -224,7 +224,7 @@ impl CertificateAuthority {
             revoke_reason: RevocationReason::KeyCompromise,
             events,
         };
-        self.store.insert_certificate(new).await.map_err(|e| match e {
+        self.shared.issues.insert(new).await.map_err(|e| match e {
             CaError::Conflict(m) if supersede.is_empty() && revoke.is_empty() && m.contains("active") => {
                 CaError::Conflict(format!("device {device} got a certificate concurrently"))
             }

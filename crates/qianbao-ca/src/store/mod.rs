@@ -165,6 +165,14 @@ pub trait CaStore: Send + Sync {
     /// Persists an issuance atomically (see [`NewCertificate`]).
     fn insert_certificate(&self, new: NewCertificate) -> impl Future<Output = Result<(), CaError>> + Send;
 
+    /// Persists several issuances in one transaction (group commit), each atomically on its own: one
+    /// that is refused (a conflict) is rolled back alone and the others still commit. Answers one result
+    /// per issuance, in order, after the commit; `Err` when nothing could be committed.
+    fn insert_certificates(
+        &self,
+        news: Vec<NewCertificate>,
+    ) -> impl Future<Output = Result<Vec<Result<(), CaError>>, CaError>> + Send;
+
     /// Revokes `serial` unless it is already revoked, recording `event` in the same transaction.
     fn revoke(
         &self,
@@ -563,6 +571,10 @@ impl CaStore for CaDb {
 
     async fn insert_certificate(&self, new: NewCertificate) -> Result<(), CaError> {
         dispatch!(self, s => s.insert_certificate(new))
+    }
+
+    async fn insert_certificates(&self, news: Vec<NewCertificate>) -> Result<Vec<Result<(), CaError>>, CaError> {
+        dispatch!(self, s => s.insert_certificates(news))
     }
 
     async fn revoke(

@@ -315,6 +315,40 @@ impl CaStore for PgCaStore {
         run.await.map_err(map_conflict)
     }
 
+    async fn insert_certificates(&self, news: Vec<NewCertificate>) -> Result<Vec<Result<(), CaError>>, CaError> {
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
+        // In device order, so two batches inserting for the same devices wait on each other in one
+        // direction only (no deadlock on the one-active-per-device index); answers in the caller's order.
+        let mut order: Vec<usize> = (0..news.len()).collect();
+        order.sort_by_key(|&i| (news[i].record.device, i));
+        let run = async {
+            let mut client = self.db.client().await?;
+            let mut tx = client.transaction().await?;
+            let mut out: Vec<Option<Result<(), CaError>>> = (0..news.len()).map(|_| None).collect();
+            for i in order {
+                let sp = tx.savepoint("ca_certificate").await?;
+                match write_new_certificate(&sp, &news[i]).await {
+                    Ok(()) => {
+                        sp.commit().await?;
+                        out[i] = Some(Ok(()));
+                    }
+                    Err(e) if e.kind() == ErrorKind::Conflict => {
+                        sp.rollback().await?;
+                        out[i] = Some(Err(map_conflict(e)));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(
+                out.into_iter().map(|r| r.unwrap_or_else(|| Err(CaError::Misuse("unanswered".into())))).collect(),
+            )
+        };
+        run.await.map_err(map_conflict)
+    }
+
     async fn revoke(
         &self,
         serial: CertSerial,

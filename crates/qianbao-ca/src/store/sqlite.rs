@@ -164,6 +164,64 @@ fn write_new_certificate(c: &Connection, new: &NewCertificate) -> Result<(), Sto
     insert_usage(c, &new.events)
 }
 
+/// Several issuances inside the writer's transaction. Each is checked first ([`refusal`], reads only) and
+/// written only when nothing can refuse it, so a refused one leaves no trace and needs no savepoint of
+/// its own: on a file database every savepoint copies each page it touches to a temporary sub-journal
+/// file first (measured: 17% of the CPU of a batch of issuances). A write that fails after its checks
+/// passed is unexpected and fails the whole job, which the store rolls back.
+fn write_new_certificates(c: &Connection, news: &[NewCertificate]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let mut out = Vec::with_capacity(news.len());
+    for new in news {
+        match refusal(c, new)? {
+            Some(refused) => out.push(Err(refused)),
+            None => {
+                write_new_certificate(c, new)?;
+                out.push(Ok(()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Why `new` cannot be written now (the conflict [`write_new_certificate`] would meet), or `None`.
+fn refusal(c: &Connection, new: &NewCertificate) -> Result<Option<StoreError>, StoreError> {
+    let mut status = c.prepare_cached("SELECT status FROM ca_certificates WHERE serial = ?1")?;
+    let mut status_of = |s: &CertSerial| -> Result<Option<String>, StoreError> {
+        Ok(status.query_row(params![s.to_bytes().as_slice()], |r| r.get::<_, String>(0)).optional()?)
+    };
+    for s in &new.supersede {
+        if status_of(s)?.as_deref() != Some("active") {
+            return Ok(Some(conflict(format!("certificate {s} is no longer active"))));
+        }
+    }
+    for s in &new.revoke {
+        if matches!(status_of(s)?.as_deref(), None | Some("revoked")) {
+            return Ok(Some(conflict(format!("certificate {s} was revoked concurrently"))));
+        }
+    }
+    if status_of(&new.record.serial)?.is_some() {
+        return Ok(Some(conflict(format!("serial {} is taken", new.record.serial))));
+    }
+    let taken: Option<i64> = c
+        .prepare_cached("SELECT 1 FROM ca_certificates WHERE fingerprint = ?1")?
+        .query_row(params![new.record.fingerprint.to_bytes().as_slice()], |r| r.get(0))
+        .optional()?;
+    if taken.is_some() {
+        return Ok(Some(conflict("a certificate with this fingerprint exists")));
+    }
+    // The one-active-per-device index: an active certificate of the device that this issuance does not
+    // supersede or revoke.
+    let active: Option<Vec<u8>> = c
+        .prepare_cached("SELECT serial FROM ca_certificates WHERE device_id = ?1 AND status = 'active'")?
+        .query_row(params![new.record.device.to_bytes().as_slice()], |r| r.get(0))
+        .optional()?;
+    let freed = |a: &[u8]| new.supersede.iter().chain(&new.revoke).any(|s| s.to_bytes().as_slice() == a);
+    if active.is_some_and(|a| !freed(&a)) {
+        return Ok(Some(conflict("the device already has an active certificate")));
+    }
+    Ok(None)
+}
+
 /// One batch of nonce claims inside the writer's transaction: statuses re-read, nonces inserted, the
 /// accepted orders' usage events written.
 fn accept_nonces(c: &Connection, claims: &[NonceClaim]) -> Result<Vec<NonceOutcome>, StoreError> {
@@ -297,6 +355,14 @@ impl CaStore for SqliteCaStore {
 
     async fn insert_certificate(&self, new: NewCertificate) -> Result<(), CaError> {
         self.db.write(move |c| write_new_certificate(c, &new)).await.map_err(map_conflict)
+    }
+
+    async fn insert_certificates(&self, news: Vec<NewCertificate>) -> Result<Vec<Result<(), CaError>>, CaError> {
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self.db.write(move |c| write_new_certificates(c, &news)).await?;
+        Ok(out.into_iter().map(|r| r.map_err(map_conflict)).collect())
     }
 
     async fn revoke(

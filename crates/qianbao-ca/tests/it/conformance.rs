@@ -225,6 +225,52 @@ async fn store_conformance() {
 }
 
 #[tokio::test]
+async fn a_batch_of_issuances_commits_each_alone() {
+    each_backend("ca store insert_certificates", |db| async move {
+        let store = CaDb::open(db).await.unwrap();
+        let t = Timestamp::from_unix_secs(START);
+        let (u, d1, d2, d3) = (user(1), device(1), device(2), device(3));
+        store.insert_certificate(new_cert(record(1, u, d1, t))).await.unwrap();
+        assert!(store.insert_certificates(vec![]).await.unwrap().is_empty());
+
+        // Renewal of 1, a second active certificate for d2 (refused), a supersede of a certificate that
+        // is not active (refused), and a plain issuance for d3: the two refusals are undone alone.
+        let mut renewal = new_cert(record(2, u, d1, t));
+        renewal.supersede = vec![serial(1)];
+        let mut stale = new_cert(record(5, u, device(4), t));
+        stale.supersede = vec![serial(1)];
+        let out = store
+            .insert_certificates(vec![
+                renewal,
+                new_cert(record(3, u, d2, t)),
+                new_cert(record(4, u, d2, t)),
+                stale,
+                new_cert(record(6, u, d3, t)),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 5);
+        assert!(out[0].is_ok() && out[1].is_ok() && out[4].is_ok(), "{out:?}");
+        assert!(matches!(out[2], Err(CaError::Conflict(_))), "{:?}", out[2]);
+        assert!(matches!(out[3], Err(CaError::Conflict(_))), "{:?}", out[3]);
+
+        let s1 = store.certificate(serial(1)).await.unwrap().unwrap();
+        assert!(matches!(s1.status, CertStatus::Superseded { by, .. } if by == serial(2)));
+        for n in [2, 3, 6] {
+            assert_eq!(store.certificate(serial(n)).await.unwrap().unwrap().status, CertStatus::Active);
+        }
+        for n in [4, 5] {
+            assert!(store.certificate(serial(n)).await.unwrap().is_none(), "serial {n} was refused");
+            assert!(store.usage_for_certificate(serial(n), 10).await.unwrap().is_empty());
+        }
+        assert_eq!(store.certificates_for_device(device(4)).await.unwrap(), vec![]);
+        let issued = store.usage_for_user(u, 100).await.unwrap();
+        assert_eq!(issued.len(), 4, "one usage event per committed issuance");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_authority_works_end_to_end_on_every_backend() {
     each_backend("ca service on backend", |db| async move {
         let env = env_with(db.clone(), CaConfig::default(), Timestamp::from_unix_secs(START), 21).await;
