@@ -98,3 +98,56 @@ fn copy_error(e: &CaError) -> CaError {
         )),
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use qianbao_core::{DeviceId, Timestamp, UserId};
+    use qianbao_store::Database;
+
+    use super::*;
+    use crate::record::{CertSerial, CertStatus, CertificateRecord, Fingerprint, RevocationReason};
+    use crate::store::DevicePlan;
+
+    fn new(serial: u8, device: u128) -> NewCertificate {
+        let at = Timestamp::from_unix_secs(1_800_000_000);
+        let der = vec![0x30, serial, device as u8];
+        let record = CertificateRecord {
+            serial: CertSerial::from_bytes([serial; 16]).unwrap(),
+            user: UserId::from_u128(1),
+            device: DeviceId::from_u128(device),
+            fingerprint: Fingerprint::of(&der),
+            issuer_generation: 1,
+            not_before: at,
+            not_after: at.saturating_add(std::time::Duration::from_secs(86_400)),
+            issued_at: at,
+            status: CertStatus::Active,
+            replaces: None,
+            der,
+        };
+        let plan = DevicePlan::Issue;
+        NewCertificate {
+            record,
+            plan,
+            supersede: vec![],
+            revoke: vec![],
+            revoke_reason: RevocationReason::Unspecified,
+            events: vec![],
+        }
+    }
+
+    /// SQLite fails a whole batch when a write fails after its plan allowed it (here a serial already
+    /// taken); the queue then tries each issuance alone, so only that one is refused.
+    #[tokio::test]
+    async fn a_batch_that_fails_whole_is_retried_one_by_one() {
+        let store = CaDb::open(Database::open_in_memory().unwrap()).await.unwrap();
+        let queue = IssueQueue::spawn(store.clone());
+        queue.insert(new(1, 1)).await.unwrap();
+        // Both queued before the batcher runs (current-thread runtime): one batch of two.
+        let (taken, fine) = tokio::join!(queue.insert(new(1, 2)), queue.insert(new(2, 3)));
+        assert!(matches!(taken, Err(CaError::Conflict(_))), "{taken:?}");
+        assert_eq!(fine.unwrap(), crate::store::IssueEffects::default());
+        assert!(store.certificates_for_device(DeviceId::from_u128(2)).await.unwrap().is_empty());
+        let stored = store.certificate(CertSerial::from_bytes([2; 16]).unwrap()).await.unwrap().unwrap();
+        assert_eq!(stored.device, DeviceId::from_u128(3));
+    }
+}
