@@ -5,9 +5,9 @@
 //! [`ISSUE_BATCH_MAX`]) and persists them with [`CaStore::insert_certificates`] in **one** transaction
 //! (a refused one writes nothing, the others commit). Each caller is answered only after that commit: an
 //! issued certificate is durable before it is returned, and the cost of the commit (an fsync on SQLite, a
-//! round trip and a WAL flush on PostgreSQL) is shared by the whole batch. When a batch fails as a whole
-//! (a write failed after its checks passed, e.g. a unique constraint), its issuances are tried again one
-//! per transaction, so each caller gets its own answer.
+//! round trip and a WAL flush on PostgreSQL) is shared by the whole batch. When a batch conflicts as a
+//! whole before its commit (a write failed after its checks passed, e.g. a unique constraint), its
+//! issuances are tried again one per transaction, so each caller gets its own answer.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -57,24 +57,30 @@ async fn run(store: CaDb, mut rx: mpsc::UnboundedReceiver<(NewCertificate, Reply
             let retry = news.clone();
             match store.insert_certificates(news).await {
                 Ok(outcomes) => answer(replies, outcomes, n),
-                Err(e) => {
-                    tracing::warn!(issuances = n, error = %e, "a batch of issuances failed; trying them one by one");
+                // A conflict fails the batch before its commit (nothing of it was written): each alone.
+                Err(e @ CaError::Conflict(_)) => {
+                    tracing::warn!(issuances = n, error = %e, "a batch of issuances conflicted; trying them one by one");
                     for (new, reply) in retry.into_iter().zip(replies) {
                         let _ = reply.send(store.insert_certificate(new).await);
                     }
                 }
+                // Anything else (the commit itself may have failed or even succeeded unseen): no retry.
+                Err(e) => fail(replies, &e),
             }
             continue;
         }
         match store.insert_certificates(news).await {
             Ok(outcomes) => answer(replies, outcomes, n),
-            Err(e) => {
-                tracing::error!(issuances = n, error = %e, "could not record issued certificates");
-                for reply in replies {
-                    let _ = reply.send(Err(copy_error(&e)));
-                }
-            }
+            Err(e) => fail(replies, &e),
         }
+    }
+}
+
+/// Answers each caller of a batch that could not be committed.
+fn fail(replies: Vec<Reply>, e: &CaError) {
+    tracing::error!(issuances = replies.len(), error = %e, "could not record issued certificates");
+    for reply in replies {
+        let _ = reply.send(Err(copy_error(e)));
     }
 }
 
