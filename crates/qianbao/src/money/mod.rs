@@ -186,43 +186,30 @@ impl Wallet {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, PaymentError>>,
     {
-        self.inner.locks.run(a.user(), self.debit_locked(a, caller, auth, target, pay)).await
-    }
-
-    /// [`Wallet::debit`] once the user's lock is held.
-    async fn debit_locked<F, Fut, T>(
-        &self,
-        a: &Authed,
-        caller: &Caller,
-        auth: &Authorization,
-        target: Target,
-        pay: F,
-    ) -> Result<T, WalletError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, PaymentError>>,
-    {
-        if self.already_made(target.payment).await? {
-            // The same request, sent again while the first was deciding (a client retrying at once):
-            // the payments layer answers it; it is neither authorized nor counted a second time.
-            return Ok(pay().await?);
-        }
-        let granted = self.authorize(a, caller, auth, target).await?;
-        if target.capped {
-            self.check_daily_cap(a.user(), granted.strength, target.amount).await?;
-        }
-        let token = self.consume_token(a, caller, auth, target).await?;
-        match pay().await {
-            Ok(t) => Ok(t),
-            Err(e) => {
-                // Only a refusal is sure to have moved nothing; after a failure the payment may still
-                // complete (a retry or recovery finishes it), so its token use stays counted.
-                if let Some(payment) = token.filter(|_| errors::is_rejection(&e)) {
-                    self.release_token(payment).await;
-                }
-                Err(e.into())
+        let locked = async {
+            if self.already_made(target.payment).await? {
+                // The same request, sent again while the first was deciding (a client retrying at once):
+                // the payments layer answers it; it is neither authorized nor counted a second time.
+                return Ok(pay().await?);
             }
-        }
+            let granted = self.authorize(a, caller, auth, target).await?;
+            if target.capped {
+                self.check_daily_cap(a.user(), granted.strength, target.amount).await?;
+            }
+            let token = self.consume_token(a, caller, auth, target).await?;
+            match pay().await {
+                Ok(t) => Ok(t),
+                Err(e) => {
+                    // Only a refusal is sure to have moved nothing; after a failure the payment may still
+                    // complete (a retry or recovery finishes it), so its token use stays counted.
+                    if let Some(payment) = token.filter(|_| errors::is_rejection(&e)) {
+                        self.release_token(payment).await;
+                    }
+                    Err(e.into())
+                }
+            }
+        };
+        self.inner.locks.run(a.user(), locked).await
     }
 
     /// Whether the payment or red packet with id `id` exists (ids of both derive from the payer and
