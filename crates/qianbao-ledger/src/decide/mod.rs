@@ -5,6 +5,7 @@ mod single;
 
 use qianbao_core::{Timestamp, TransferId};
 
+use crate::index::hash_u128;
 use crate::state::{ExpiryKey, IdEntry, PendingInfo};
 use crate::{
     Account, AccountBalance, AccountUpdate, Changes, CreateTransferResult, FailedTransfer, LedgerError, LedgerState,
@@ -28,6 +29,8 @@ pub(crate) struct Scratch {
     pub(crate) limits_touched: Vec<u32>,
     /// The debit and credit account slots of the current chunk's requests (`NOT_FOUND` if unknown).
     pub(crate) slots: Vec<(u32, u32)>,
+    /// The hashes of the debit account, credit account and transfer ids of the current chunk's requests.
+    pub(crate) hashes: Vec<[u64; 3]>,
 }
 
 /// A placeholder (overwritten before anyone reads it).
@@ -109,6 +112,7 @@ impl LedgerState {
                 self.prefetch(&batch[i..batch.len().min(i + CHUNK)]);
             }
             let slots = self.scratch.slots[i % CHUNK];
+            let id_hash = self.scratch.hashes[i % CHUNK][2];
             let ts = offset(base, i);
             let linked = t.flags.contains(TransferFlags::LINKED);
             let result = if i >= open_from {
@@ -124,7 +128,7 @@ impl LedgerState {
                 if chain_failed {
                     CreateTransferResult::LinkedEventFailed
                 } else {
-                    let r = self.create_transfer(t, slots, ts, chain.is_some(), &mut out.changes);
+                    let r = self.create_transfer(t, slots, id_hash, ts, chain.is_some(), &mut out.changes);
                     if !r.is_ok() {
                         if let Some(mark) = &chain {
                             self.rollback(mark, &mut out.changes);
@@ -150,28 +154,45 @@ impl LedgerState {
     }
 
     /// Resolves the account slots of a chunk of requests and pulls into cache what deciding them reads:
-    /// the accounts and the id map entries of the transfer and pending ids.
+    /// the accounts and the id index entries of the transfer and pending ids. Each stage's loads are
+    /// independent of each other, so the processor overlaps their cache misses; each stage finds in
+    /// cache what the stage before it loaded.
     fn prefetch(&mut self, chunk: &[NewTransfer]) {
-        self.scratch.slots.clear();
-        // Candidates by fingerprint: this loop reads only the index, the next one the accounts.
-        for t in chunk {
-            let dr = self.account_index.candidate(t.debit_account_id).unwrap_or(NOT_FOUND);
-            let cr = self.account_index.candidate(t.credit_account_id).unwrap_or(NOT_FOUND);
-            self.scratch.slots.push((dr, cr));
-        }
         let mut sink = 0u64;
-        for (i, t) in chunk.iter().enumerate() {
-            // Confirm each candidate by its id (a fingerprint can match by chance).
-            let (dr, cr) = self.scratch.slots[i];
-            let (dr, cr) = (&self.confirm(dr, t.debit_account_id), &self.confirm(cr, t.credit_account_id));
-            self.scratch.slots[i] = (*dr, *cr);
-            for slot in [*dr, *cr] {
+        // Stage 1: hash every id and read the index lines where its look-up starts.
+        self.scratch.hashes.clear();
+        for t in chunk {
+            let hashes = [
+                hash_u128(t.debit_account_id.as_u128()),
+                hash_u128(t.credit_account_id.as_u128()),
+                hash_u128(t.id.as_u128()),
+            ];
+            sink ^= self.account_index.touch(hashes[0]) ^ self.account_index.touch(hashes[1]);
+            sink ^= self.ids.touch(hashes[2]);
+            if t.pending_id.as_u128() != 0 {
+                sink ^= self.ids.touch(hash_u128(t.pending_id.as_u128()));
+            }
+            self.scratch.hashes.push(hashes);
+        }
+        // Stage 2: candidate slots by fingerprint, and the slots' first two lines (bookkeeping and id,
+        // then counters and flags).
+        self.scratch.slots.clear();
+        for (t, hashes) in chunk.iter().zip(&self.scratch.hashes) {
+            let dr = self.account_index.candidate(t.debit_account_id, hashes[0]).unwrap_or(NOT_FOUND);
+            let cr = self.account_index.candidate(t.credit_account_id, hashes[1]).unwrap_or(NOT_FOUND);
+            for slot in [dr, cr] {
                 if let Some(s) = self.accounts.get(slot as usize) {
-                    // The first two lines of the slot: bookkeeping and id, then counters and flags.
-                    sink ^= u64::from(s.epoch) ^ u64::from(s.account.flags.bits());
+                    sink ^= (s.account.id.as_u128() as u64) ^ u64::from(s.account.flags.bits());
                 }
             }
-            sink ^= u64::from(self.id_entry(t.id).is_some());
+            self.scratch.slots.push((dr, cr));
+        }
+        // Stage 3: confirm each candidate by its id (a fingerprint can match by chance), and pull in
+        // the pending transfers that posts and voids resolve.
+        for (i, t) in chunk.iter().enumerate() {
+            let (dr, cr) = self.scratch.slots[i];
+            let (dr, cr) = (self.confirm(dr, t.debit_account_id), self.confirm(cr, t.credit_account_id));
+            self.scratch.slots[i] = (dr, cr);
             if t.pending_id.as_u128() != 0
                 && let Some(IdEntry::Transfer(p)) = self.id_entry(t.pending_id)
             {
@@ -330,7 +351,8 @@ impl LedgerState {
             }
             Undo::TransferPushed => {
                 if let Some(t) = self.transfers.last() {
-                    self.ids.remove(t.id, IdEntry::Transfer(self.transfers.len() as u32 - 1));
+                    let entry = IdEntry::Transfer(self.transfers.len() as u32 - 1);
+                    self.ids.remove(t.id, entry, &self.transfers, &self.failed);
                     self.transfers.pop();
                     self.pending.pop();
                 }
