@@ -159,33 +159,36 @@ impl LedgerState {
     /// cache what the stage before it loaded.
     fn prefetch(&mut self, chunk: &[NewTransfer]) {
         let mut sink = 0u64;
-        // Stage 1: hash every id and read the index lines where its look-up starts.
+        // Stage 1: hash every id, then read the index lines where the look-ups start. The reading loop
+        // is kept tiny so that the processor has many of its cache (and TLB) misses in flight at once.
         self.scratch.hashes.clear();
         for t in chunk {
-            let hashes = [
+            self.scratch.hashes.push([
                 hash_u128(t.debit_account_id.as_u128()),
                 hash_u128(t.credit_account_id.as_u128()),
                 hash_u128(t.id.as_u128()),
-            ];
-            sink ^= self.account_index.touch(hashes[0]) ^ self.account_index.touch(hashes[1]);
-            sink ^= self.ids.touch(hashes[2]);
-            if t.pending_id.as_u128() != 0 {
-                sink ^= self.ids.touch(hash_u128(t.pending_id.as_u128()));
-            }
-            self.scratch.hashes.push(hashes);
+            ]);
         }
-        // Stage 2: candidate slots by fingerprint, and the slots' first two lines (bookkeeping and id,
+        for h in &self.scratch.hashes {
+            sink ^= self.account_index.touch(h[0]) ^ self.account_index.touch(h[1]) ^ self.ids.touch(h[2]);
+        }
+        for t in chunk.iter().filter(|t| t.pending_id.as_u128() != 0) {
+            sink ^= self.ids.touch(hash_u128(t.pending_id.as_u128()));
+        }
+        // Stage 2: candidate slots by fingerprint, then the slots' first two lines (bookkeeping and id,
         // then counters and flags).
         self.scratch.slots.clear();
         for (t, hashes) in chunk.iter().zip(&self.scratch.hashes) {
             let dr = self.account_index.candidate(t.debit_account_id, hashes[0]).unwrap_or(NOT_FOUND);
             let cr = self.account_index.candidate(t.credit_account_id, hashes[1]).unwrap_or(NOT_FOUND);
+            self.scratch.slots.push((dr, cr));
+        }
+        for &(dr, cr) in &self.scratch.slots {
             for slot in [dr, cr] {
                 if let Some(s) = self.accounts.get(slot as usize) {
                     sink ^= (s.account.id.as_u128() as u64) ^ u64::from(s.account.flags.bits());
                 }
             }
-            self.scratch.slots.push((dr, cr));
         }
         // Stage 3: confirm each candidate by its id (a fingerprint can match by chance), and pull in
         // the pending transfers that posts and voids resolve.
