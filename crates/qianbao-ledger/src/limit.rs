@@ -6,6 +6,7 @@
 //! in (if that window is still current), and a partial post gives back the part not posted.
 
 use qianbao_core::Timestamp;
+use qianbao_core::calendar::{self, SECS_PER_DAY};
 use serde::{Deserialize, Serialize};
 
 use crate::{LedgerError, TransferCode};
@@ -15,7 +16,6 @@ pub const LIMIT_SLOTS_MAX: u8 = 8;
 /// How many transfer codes one limit can name.
 pub const LIMIT_CODES_MAX: usize = 32;
 
-const SECS_PER_DAY: i64 = 86_400;
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 
 /// The ledger's configuration.
@@ -47,13 +47,11 @@ impl LedgerConfig {
     /// Where the window of kind `window` that contains `at` starts.
     pub fn window_start(&self, window: LimitWindow, at: Timestamp) -> Timestamp {
         let offset = i64::from(self.utc_offset_secs);
-        // Unix seconds fit an i64 for every u64 of nanoseconds.
-        let local_secs = (at.unix_nanos() / 1_000_000_000) as i64 + offset;
-        let day = local_secs.div_euclid(SECS_PER_DAY);
+        let day = calendar::local_day(at, self.utc_offset_secs);
         let start_day = match window {
             LimitWindow::Lifetime => return Timestamp::ZERO,
             LimitWindow::Day => day,
-            LimitWindow::Year => days_from_civil(year_of_day(day), 1, 1),
+            LimitWindow::Year => calendar::days_from_civil(calendar::civil_from_days(day).0, 1, 1),
         };
         let start_secs = start_day * SECS_PER_DAY - offset;
         u64::try_from(start_secs.saturating_mul(NANOS_PER_SEC))
@@ -156,29 +154,6 @@ pub struct LimitStatus {
     pub remaining_amount: u128,
     /// When the current window started.
     pub window_start: Timestamp,
-}
-
-/// The proleptic Gregorian year of a day counted from 1970-01-01 (Howard Hinnant's civil algorithm).
-fn year_of_day(day: i64) -> i64 {
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(month <= 2)
-}
-
-/// The day (counted from 1970-01-01) of a civil date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

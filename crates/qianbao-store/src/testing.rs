@@ -126,3 +126,25 @@ where
         t.cleanup().await;
     }
 }
+
+/// Every file of a fuzz target's corpus (`fuzz/corpus/NAME/` of this workspace), sorted by file name,
+/// as `(file name, bytes)`: the corpora run as ordinary tests through the fuzz targets' checks.
+///
+/// # Panics
+/// When the folder cannot be read or is empty (a test helper: a missing corpus is a failed test).
+pub fn fuzz_corpus(name: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(name);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+        .map(|e| e.expect("a corpus entry").path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "corpus {name} is empty");
+    files
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("corpus file {}: {e}", p.display()));
+            (p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), bytes)
+        })
+        .collect()
+}

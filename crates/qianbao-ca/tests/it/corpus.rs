@@ -6,14 +6,7 @@ use super::*;
 
 /// Every file of a fuzz target's corpus, as bytes.
 fn corpus(name: &str) -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(name);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "corpus {name} is empty");
-    files.into_iter().map(|p| std::fs::read(p).unwrap()).collect()
+    qianbao_store::testing::fuzz_corpus(name).into_iter().map(|(_, bytes)| bytes).collect()
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Fees of the products: which schedule product a payment is, and which allowance period a moment
 //! falls in (calendar day, month or year in the configured UTC offset).
 
-use qianbao_core::Timestamp;
+use qianbao_core::{Timestamp, calendar};
 
 use super::model::{FeeBearer, Owner, PaymentKind};
 use crate::fee::{AllowancePeriod, FeeProduct};
@@ -30,28 +30,14 @@ pub(crate) fn allowance_owner(payer: Owner, payee: Owner, bearer: FeeBearer) -> 
 /// The number of the allowance period holding `at`: days since 1970-01-01, months since year 0,
 /// years, or 0 for a lifetime allowance, in local time `utc_offset_secs` ahead of UTC.
 pub(crate) fn period_of(period: AllowancePeriod, at: Timestamp, utc_offset_secs: i32) -> i64 {
-    let local_secs = at.unix_secs() as i64 + i64::from(utc_offset_secs);
-    let day = local_secs.div_euclid(86_400);
-    let (year, month) = civil_year_month(day);
+    let day = calendar::local_day(at, utc_offset_secs);
+    let (year, month, _) = calendar::civil_from_days(day);
     match period {
         AllowancePeriod::Day => day,
-        AllowancePeriod::Month => year * 12 + (month - 1),
+        AllowancePeriod::Month => year * 12 + i64::from(month - 1),
         AllowancePeriod::Year => year,
         AllowancePeriod::Lifetime => 0,
     }
-}
-
-/// The proleptic Gregorian year and month (1–12) of a day counted from 1970-01-01 (Howard
-/// Hinnant's civil-from-days algorithm).
-fn civil_year_month(day: i64) -> (i64, i64) {
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month)
 }
 
 #[cfg(test)]
@@ -70,9 +56,6 @@ mod tests {
         assert_eq!(period_of(AllowancePeriod::Day, feb1, bj), period_of(AllowancePeriod::Day, jan31, bj) + 1);
         assert_eq!(period_of(AllowancePeriod::Year, feb1, bj), 2026);
         assert_eq!(period_of(AllowancePeriod::Lifetime, feb1, bj), 0);
-        assert_eq!(civil_year_month(0), (1970, 1));
-        assert_eq!(civil_year_month(-1), (1969, 12));
-        assert_eq!(civil_year_month(11_016), (2000, 2)); // 2000-02-29
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! - **The ledger behind a port.** The products reach the ledger only through [`LedgerPort`]: create
 //!   accounts and transfers (one result code per event, linked chains all-or-nothing), look up
 //!   accounts and transfers, freeze, set debit limits, expire pending transfers. [`MemoryLedger`]
-//!   implements it over an in-memory [`LedgerState`](crate::LedgerState); a durable ledger implements
-//!   the same seven calls.
+//!   implements it over an in-memory [`LedgerState`](crate::LedgerState) (tests, examples);
+//!   [`DurableLedger`](crate::DurableLedger) implements the same calls on SQLite or PostgreSQL (what the
+//!   `qianbao` facade runs on).
 //! - **A chart of accounts per currency.** Users' wallets and merchants' accounts (may not go
 //!   negative, keep history), and the operator's fee income, bank settlement, red-packet escrow and
 //!   suspense ([`AccountKind`]). The mapping (owner, kind, currency) → account is recorded in the

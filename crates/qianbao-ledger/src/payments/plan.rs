@@ -115,12 +115,22 @@ pub(crate) fn chain(legs: &[Leg], pending: bool, timeout_secs: u32, subject: u12
 }
 
 /// The posts (`post`) or voids of every pending leg, as one linked chain.
-pub(crate) fn resolve_chain(ids: &IdDeriver, subject: u128, legs: &[Leg], post: bool) -> Vec<NewTransfer> {
+///
+/// `attempt` 0 is the first try; a later attempt gets fresh ids (the leg index in the low 16 bits, the
+/// attempt above), for when the ledger remembers an earlier attempt's refusal (`id_already_failed`).
+pub(crate) fn resolve_chain(
+    ids: &IdDeriver,
+    subject: u128,
+    legs: &[Leg],
+    post: bool,
+    attempt: u16,
+) -> Vec<NewTransfer> {
     let last = legs.len().saturating_sub(1);
     legs.iter()
         .enumerate()
         .map(|(i, l)| {
-            let index = i as u32;
+            // A payment has a handful of legs: the index fits 16 bits.
+            let index = (i as u32 & 0xffff) | (u32::from(attempt) << 16);
             let mut t = if post {
                 NewTransfer::post(ids.transfer(subject, Role::Post, index), l.transfer_id, AMOUNT_MAX)
             } else {
@@ -199,10 +209,12 @@ mod tests {
         let batch = chain(&legs, true, 60, 7);
         assert!(batch[0].flags.contains(TransferFlags::LINKED | TransferFlags::PENDING));
         assert!(!batch[1].flags.contains(TransferFlags::LINKED) && batch[1].timeout_secs == 60);
-        let posts = resolve_chain(&ids, 7, &legs, true);
+        let posts = resolve_chain(&ids, 7, &legs, true, 0);
         assert_eq!(posts[0].pending_id, legs[0].transfer_id);
-        assert_eq!(posts, resolve_chain(&ids, 7, &legs, true), "deterministic");
-        assert_ne!(ids_of(&posts), ids_of(&resolve_chain(&ids, 7, &legs, false)));
+        assert_eq!(posts, resolve_chain(&ids, 7, &legs, true, 0), "deterministic");
+        assert_ne!(ids_of(&posts), ids_of(&resolve_chain(&ids, 7, &legs, false, 0)));
+        let again = ids_of(&resolve_chain(&ids, 7, &legs, true, 1));
+        assert!(again.iter().all(|id| !ids_of(&posts).contains(id)), "a later attempt has fresh ids");
         let refund = refund_legs(&ids, 8, parties(), FeeBearer::Payee, cny(50), cny(1)).unwrap();
         assert_eq!((refund[0].debit, refund[0].credit), (parties().fee_income, parties().payee));
         assert_eq!((refund[1].debit, refund[1].credit), (parties().payee, parties().payer));

@@ -19,6 +19,9 @@ use crate::bank::BankAdapter;
 use crate::risk::{self, RiskContext};
 use crate::{Balance, DebitLimit, Ledger, NewAccount, NewTransfer};
 
+/// How many sets of transfer ids the resolution of a hold may use: each refusal the ledger remembers
+/// (`id_already_failed`) spends one.
+const RESOLVE_ATTEMPTS_MAX: u16 = 64;
 /// How often a conditional write is retried after losing a race before giving up.
 pub(crate) const RACE_ATTEMPTS_MAX: u32 = 8;
 
@@ -308,8 +311,19 @@ impl<L: LedgerPort> Payments<L> {
         to: PaymentState,
         bank_reference: Option<String>,
     ) -> Result<Payment, PaymentError> {
-        let batch = resolve_chain(&self.keys.ids, p.id.as_u128(), &p.legs, post);
-        self.submit(&batch, &leg_accounts(&p.legs)).await?;
+        // A refusal that can pass (a frozen wallet, a limit) is remembered by the ledger for the ids it
+        // was given: a later try takes the next attempt's ids. Attempts are tried in order and a
+        // pending transfer resolves at most once, so a retry finds the attempt that went through
+        // (`exists`) and no two attempts can both move money.
+        let mut attempt = 0;
+        let batch = loop {
+            let batch = resolve_chain(&self.keys.ids, p.id.as_u128(), &p.legs, post, attempt);
+            match self.submit(&batch, &leg_accounts(&p.legs)).await {
+                Ok(()) => break batch,
+                Err(PaymentError::AlreadyFailed) if attempt + 1 < RESOLVE_ATTEMPTS_MAX => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        };
         let from = p.state.code();
         self.change_state(p, from, to, bank_reference, false, ids_of(&batch)).await
     }

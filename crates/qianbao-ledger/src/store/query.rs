@@ -177,18 +177,12 @@ impl Accumulator {
     }
 }
 
-/// The calendar month of `at` in the ledger's UTC offset (Howard Hinnant's civil-from-days).
+/// The calendar month of `at` in the ledger's UTC offset.
 fn month_of(config: &LedgerConfig, at: Timestamp) -> (i32, u8) {
-    let secs = (at.unix_nanos() / 1_000_000_000) as i64 + i64::from(config.utc_offset_secs());
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year as i32, month as u8)
+    let (year, month, _) =
+        qianbao_core::calendar::civil_from_days(qianbao_core::calendar::local_day(at, config.utc_offset_secs()));
+    // Years of u64 nanoseconds fit an i32.
+    (year as i32, month)
 }
 
 #[cfg(test)]

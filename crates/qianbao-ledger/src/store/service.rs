@@ -56,6 +56,8 @@ impl Default for LedgerOptions {
 /// The options the backends read.
 #[derive(Debug, Clone)]
 pub(crate) struct Tuning {
+    /// How often a PostgreSQL group retries a serialization failure.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub retries_max: u32,
     pub merge_min: usize,
     pub merge_max: usize,

@@ -1,7 +1,5 @@
 //! QR codes through the public API: round trips, the EMVCo sample, tamper detection, the fuzz corpus.
 
-use std::path::PathBuf;
-
 use proptest::prelude::*;
 use qianbao_core::{AccountId, Currency, DigestKey, Money, Timestamp};
 use qianbao_ledger::qr::*;
@@ -318,16 +316,7 @@ proptest! {
 
 /// Every file of the `qr_decode` fuzz corpus, sorted by name.
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/qr_decode");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(p).unwrap()))
-        .collect()
+    qianbao_store::testing::fuzz_corpus("qr_decode")
 }
 
 /// The same checks as `fuzz/fuzz_targets/qr_decode.rs`.

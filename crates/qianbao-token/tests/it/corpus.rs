@@ -1,21 +1,12 @@
 //! The fuzz targets' corpora (`fuzz/corpus/token_*`) run through the same checks as the fuzz targets.
 
-use std::path::PathBuf;
-
 use qianbao_token::qr::{parse_qr_payload, qr_payload};
 
 use super::*;
 
 /// Every file of a fuzz target's corpus, as text (`None` for non-UTF-8 files).
 fn corpus(name: &str) -> Vec<Option<String>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(name);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "corpus {name} is empty");
-    files.into_iter().map(|p| String::from_utf8(std::fs::read(p).unwrap()).ok()).collect()
+    qianbao_store::testing::fuzz_corpus(name).into_iter().map(|(_, bytes)| String::from_utf8(bytes).ok()).collect()
 }
 
 #[test]

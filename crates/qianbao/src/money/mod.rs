@@ -205,6 +205,11 @@ impl Wallet {
         Fut: Future<Output = Result<T, PaymentError>>,
     {
         let _guard = self.inner.locks.lock(a.user()).await;
+        if self.already_made(target.payment).await? {
+            // The same request, sent again while the first was deciding (a client retrying at once):
+            // the payments layer answers it; it is neither authorized nor counted a second time.
+            return Ok(pay().await?);
+        }
         let granted = self.authorize(a, caller, auth, target).await?;
         if target.capped {
             self.check_daily_cap(a.user(), granted.strength, target.amount).await?;
@@ -220,6 +225,22 @@ impl Wallet {
                 }
                 Err(e.into())
             }
+        }
+    }
+
+    /// Whether the payment or red packet with id `id` exists (ids of both derive from the payer and
+    /// the idempotency key, under different labels, so they never collide).
+    async fn already_made(&self, id: u128) -> Result<bool, WalletError> {
+        let payments = &self.inner.payments;
+        match payments.payment(PaymentId::from_u128(id)).await {
+            Ok(_) => return Ok(true),
+            Err(PaymentError::PaymentNotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        match payments.red_packet(qianbao_ledger::redpacket::RedPacketId::from_u128(id)).await {
+            Ok(_) => Ok(true),
+            Err(PaymentError::RedPacketNotFound(_)) => Ok(false),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -11,6 +11,7 @@ mod notices;
 mod ops;
 mod payment_password;
 mod policy;
+mod races;
 mod records;
 mod restart;
 mod security;

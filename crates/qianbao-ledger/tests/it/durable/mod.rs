@@ -1,6 +1,7 @@
 //! The durable ledger ([`DurableLedger`]) on SQLite and PostgreSQL: the store conformance suite, a
 //! crash test, a two-process concurrency test on PostgreSQL and a property test against the engine.
 
+#[cfg(feature = "postgres")]
 mod concurrency;
 mod conformance;
 mod crash;

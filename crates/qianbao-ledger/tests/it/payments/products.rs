@@ -266,10 +266,27 @@ async fn risk_reviews_hold_payments_until_an_operator_decides() {
         assert_eq!(h.payments.release_review(held.id).await.unwrap(), released, "a retry is recognised");
         assert_eq!(h.account(shop).await.balance().credit_balance(), Some(600_00));
 
+        // A release refused while the payer's wallet is frozen (the ledger remembers that refusal for
+        // the ids it was given) goes through once the wallet is unfrozen, exactly once.
+        let frozen = h.payments.pay_merchant(pay(1, shop, 510_00, "big0")).await.unwrap();
+        let wallet = h.wallet(1).await;
+        h.payments.ledger().set_frozen(wallet, true).await.unwrap();
+        for _ in 0..2 {
+            let refused = h.payments.release_review(frozen.id).await;
+            assert!(matches!(refused, Err(PaymentError::AccountFrozen { .. })), "{refused:?}");
+        }
+        assert_eq!(h.payments.payment(frozen.id).await.unwrap().state, PaymentState::Held { hold: Hold::Review });
+        h.payments.ledger().set_frozen(wallet, false).await.unwrap();
+        let released_late = h.payments.release_review(frozen.id).await.unwrap();
+        assert_eq!(released_late.state, PaymentState::Completed);
+        assert_eq!(h.payments.release_review(frozen.id).await.unwrap(), released_late, "a retry is recognised");
+        assert_eq!(h.account(shop).await.balance().credit_balance(), Some(1_110_00));
+        h.assert_conserved().await;
+
         let rejected = h.payments.pay_merchant(pay(1, shop, 700_00, "big2")).await.unwrap();
         let rejected = h.payments.reject_review(rejected.id, "customer did not confirm").await.unwrap();
         assert!(matches!(rejected.state, PaymentState::Cancelled { cancel: CancelReason::ReviewRejected { .. } }));
-        assert_eq!(h.balance(1).await, 1_400_00);
+        assert_eq!(h.balance(1).await, 890_00);
 
         // Nobody looks within the hold: the ledger voids it and the payment is cancelled.
         let forgotten = h.payments.pay_merchant(pay(1, shop, 800_00, "big3")).await.unwrap();
@@ -282,7 +299,7 @@ async fn risk_reviews_hold_payments_until_an_operator_decides() {
         assert_eq!(done.state, PaymentState::Completed);
         let wrong = h.payments.reject_review(released.id, "too late").await;
         assert!(matches!(wrong, Err(PaymentError::WrongState { .. })), "{wrong:?}");
-        assert_eq!(h.balance(1).await, 1_400_00);
+        assert_eq!(h.balance(1).await, 890_00);
 
         // A new device is reviewed once; after it paid, it is known.
         let device = Some(DeviceId::from_u128(77));
