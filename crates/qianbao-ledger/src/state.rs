@@ -51,6 +51,21 @@ pub(crate) struct Slot {
     pub(crate) account: Account,
 }
 
+impl Slot {
+    /// A value to fill committed capacity with (never read as an account).
+    const PLACEHOLDER: Slot =
+        Slot { epoch: 0, limits: NO_LIMITS, pos: 0, chunk: 0, account: crate::account::PLACEHOLDER };
+}
+
+/// Reserves room for `additional` more elements in `v` and writes that room once (then empties it again),
+/// so that the memory is committed now rather than on first use. `fill` goes through `black_box` so that
+/// the writes cannot be turned into a lazily zeroed allocation.
+fn commit<T: Copy>(v: &mut Vec<T>, additional: usize, fill: T) {
+    let len = v.len();
+    v.resize(len + additional, std::hint::black_box(fill));
+    v.truncate(len);
+}
+
 /// Keys of the expiry queue: expiry time, then creation time (TigerBeetle's order), then the transfer.
 pub(crate) type ExpiryKey = (Timestamp, Timestamp, u32);
 
@@ -100,12 +115,16 @@ impl LedgerState {
     }
 
     /// An empty complete ledger with room for `accounts` accounts and `transfers` transfers.
+    ///
+    /// The room is committed up front, as TigerBeetle allocates its memory at start-up: the vectors'
+    /// memory is written once here, so that deciding within the capacity neither grows a vector nor
+    /// takes the operating system's first-touch page faults (about a tenth of a batch's time otherwise).
     pub fn with_capacity(config: LedgerConfig, accounts: usize, transfers: usize) -> Self {
         let mut state = LedgerState::new(config);
-        state.accounts.reserve(accounts);
+        commit(&mut state.accounts, accounts, Slot::PLACEHOLDER);
         state.account_index.reserve(accounts, &[]);
-        state.transfers.reserve(transfers);
-        state.pending.reserve(transfers);
+        commit(&mut state.transfers, transfers, crate::transfer::PLACEHOLDER);
+        commit(&mut state.pending, transfers, None);
         state.ids.reserve(transfers, &[], &[]);
         state
     }
