@@ -235,6 +235,12 @@ impl IdIndex {
         self.table.find(hash, fingerprint(raw), |e| id_at(e, transfers, failed) == raw).map(|(_, e)| decode(e))
     }
 
+    /// The entry whose fingerprint matches the id `raw`'s, without reading any transfer: one cache miss
+    /// shallower than [`IdIndex::get`]. The caller must check the entry's id.
+    pub(crate) fn candidate(&self, hash: u64, raw: u128) -> Option<IdEntry> {
+        self.table.find(hash, fingerprint(raw), |_| true).map(|(_, e)| decode(e))
+    }
+
     /// Reads the line of the table where `hash` is looked up (see [`Table::touch`]).
     pub(crate) fn touch(&self, hash: u64) -> u64 {
         self.table.touch(hash)

@@ -31,6 +31,9 @@ pub(crate) struct Scratch {
     pub(crate) slots: Vec<(u32, u32)>,
     /// The hashes of the debit account, credit account and transfer ids of the current chunk's requests.
     pub(crate) hashes: Vec<[u64; 3]>,
+    /// The posts and voids of the current chunk whose pending transfer was found: its id, its candidate
+    /// position in `transfers` and the hashes of its debit and credit account ids (zero until known).
+    pub(crate) resolving: Vec<(TransferId, u32, [u64; 2])>,
 }
 
 /// A placeholder (overwritten before anyone reads it).
@@ -190,21 +193,39 @@ impl LedgerState {
                 }
             }
         }
-        // Stage 3: confirm each candidate by its id (a fingerprint can match by chance), and pull in
-        // the pending transfers that posts and voids resolve.
+        // Stage 3: confirm each candidate by its id (a fingerprint can match by chance).
         for (i, t) in chunk.iter().enumerate() {
             let (dr, cr) = self.scratch.slots[i];
-            let (dr, cr) = (self.confirm(dr, t.debit_account_id), self.confirm(cr, t.credit_account_id));
-            self.scratch.slots[i] = (dr, cr);
-            if t.pending_id.as_u128() != 0
-                && let Some(IdEntry::Transfer(p)) = self.id_entry(t.pending_id)
-            {
-                // A post or void reads the pending transfer, its state and its accounts.
+            self.scratch.slots[i] = (self.confirm(dr, t.debit_account_id), self.confirm(cr, t.credit_account_id));
+        }
+        // Stages 4 to 6 pull in what posts and voids read: the pending transfer with its state, then the
+        // index lines of its accounts, then the accounts. Each is a tight loop of independent loads.
+        self.scratch.resolving.clear();
+        for t in chunk.iter().filter(|t| t.pending_id.as_u128() != 0) {
+            let raw = t.pending_id.as_u128();
+            if let Some(IdEntry::Transfer(p)) = self.ids.candidate(hash_u128(raw), raw) {
                 let pending = &self.transfers[p as usize];
-                sink ^= self.pending[p as usize].map_or(0, |i| u64::from(i.limit_slots));
-                for id in [pending.debit_account_id, pending.credit_account_id] {
-                    if let Some(s) = self.slot(id) {
-                        sink ^= self.accounts[s as usize].account.credits_posted as u64;
+                sink ^=
+                    (pending.id.as_u128() as u64) ^ self.pending[p as usize].map_or(0, |i| u64::from(i.limit_slots));
+                self.scratch.resolving.push((t.pending_id, p, [0; 2]));
+            }
+        }
+        for (id, p, hashes) in &mut self.scratch.resolving {
+            let pending = &self.transfers[*p as usize];
+            if pending.id == *id {
+                *hashes =
+                    [hash_u128(pending.debit_account_id.as_u128()), hash_u128(pending.credit_account_id.as_u128())];
+                sink ^= self.account_index.touch(hashes[0]) ^ self.account_index.touch(hashes[1]);
+            }
+        }
+        for (id, p, hashes) in &self.scratch.resolving {
+            let pending = &self.transfers[*p as usize];
+            if pending.id == *id {
+                for (account, hash) in [pending.debit_account_id, pending.credit_account_id].into_iter().zip(hashes) {
+                    if let Some(s) =
+                        self.account_index.candidate(account, *hash).and_then(|s| self.accounts.get(s as usize))
+                    {
+                        sink ^= (s.account.id.as_u128() as u64) ^ u64::from(s.account.flags.bits());
                     }
                 }
             }
