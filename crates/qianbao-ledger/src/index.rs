@@ -45,12 +45,25 @@ fn print_of(entry: u64) -> u32 {
 
 /// The table both indexes share. Values are positions (`u32`, below `u32::MAX`); the caller knows how
 /// to hash the id a value names (needed to grow the table and to remove).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Table {
     entries: Vec<u64>,
     /// `64 - log2(entries.len())`: a hash's top bits give its home position.
     shift: u32,
     len: usize,
+}
+
+impl Clone for Table {
+    fn clone(&self) -> Self {
+        Table { entries: self.entries.clone(), shift: self.shift, len: self.len }
+    }
+
+    /// Copies into the existing entries (no allocation when the sizes match).
+    fn clone_from(&mut self, source: &Self) {
+        self.entries.clone_from(&source.entries);
+        self.shift = source.shift;
+        self.len = source.len;
+    }
 }
 
 impl Table {
@@ -141,9 +154,19 @@ impl Table {
 }
 
 /// Account id → slot in `accounts`, with a fingerprint of the id.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct AccountIndex {
     table: Table,
+}
+
+impl Clone for AccountIndex {
+    fn clone(&self) -> Self {
+        AccountIndex { table: self.table.clone() }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.table.clone_from(&source.table);
+    }
 }
 
 fn account_hash(accounts: &[Slot]) -> impl Fn(u32) -> u64 + '_ {
@@ -192,9 +215,19 @@ const FAILED: u32 = 1 << 31;
 
 /// Transfer id → position in `transfers` or in `failed`, with a fingerprint of the id (so that looking
 /// up a new id rarely reads a transfer).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct IdIndex {
     table: Table,
+}
+
+impl Clone for IdIndex {
+    fn clone(&self) -> Self {
+        IdIndex { table: self.table.clone() }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.table.clone_from(&source.table);
+    }
 }
 
 fn id_at(e: u32, transfers: &[Transfer], failed: &[FailedTransfer]) -> u128 {

@@ -87,7 +87,10 @@ impl Needs {
 }
 
 /// The ledger state decisions run on. See the module documentation of the crate for the protocol.
-#[derive(Debug, Clone)]
+///
+/// `clone_from` copies into the target's existing memory, so that resetting a ledger to a saved one
+/// keeps the capacity it committed (see [`LedgerState::with_capacity`]).
+#[derive(Debug)]
 pub struct LedgerState {
     pub(crate) config: LedgerConfig,
     pub(crate) complete: bool,
@@ -106,6 +109,67 @@ pub struct LedgerState {
     pub(crate) epoch: u32,
     pub(crate) chunk: u32,
     pub(crate) scratch: crate::decide::Scratch,
+}
+
+impl Clone for LedgerState {
+    fn clone(&self) -> Self {
+        LedgerState {
+            config: self.config,
+            complete: self.complete,
+            accounts: self.accounts.clone(),
+            account_index: self.account_index.clone(),
+            transfers: self.transfers.clone(),
+            ids: self.ids.clone(),
+            failed: self.failed.clone(),
+            pending: self.pending.clone(),
+            expiry: self.expiry.clone(),
+            limit_sets: self.limit_sets.clone(),
+            absent_accounts: self.absent_accounts.clone(),
+            absent_transfers: self.absent_transfers.clone(),
+            last_timestamp: self.last_timestamp,
+            epoch: self.epoch,
+            chunk: self.chunk,
+            scratch: self.scratch.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        // Destructured so that a new field cannot be forgotten.
+        let LedgerState {
+            config,
+            complete,
+            accounts,
+            account_index,
+            transfers,
+            ids,
+            failed,
+            pending,
+            expiry,
+            limit_sets,
+            absent_accounts,
+            absent_transfers,
+            last_timestamp,
+            epoch,
+            chunk,
+            scratch,
+        } = source;
+        self.config = *config;
+        self.complete = *complete;
+        self.accounts.clone_from(accounts);
+        self.account_index.clone_from(account_index);
+        self.transfers.clone_from(transfers);
+        self.ids.clone_from(ids);
+        self.failed.clone_from(failed);
+        self.pending.clone_from(pending);
+        self.expiry.clone_from(expiry);
+        self.limit_sets.clone_from(limit_sets);
+        self.absent_accounts.clone_from(absent_accounts);
+        self.absent_transfers.clone_from(absent_transfers);
+        self.last_timestamp = *last_timestamp;
+        self.epoch = *epoch;
+        self.chunk = *chunk;
+        self.scratch.clone_from(scratch);
+    }
 }
 
 impl LedgerState {
