@@ -19,19 +19,21 @@ fn decide(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(5));
     for accounts in [10_000usize, 1_000_000] {
         let mut workload = Workload::new(accounts as u64, 7);
-        let mut start = MemoryBackend::new(accounts + 1, accounts + BATCHES_BEFORE_RESET * BATCH);
+        let capacity = accounts + BATCHES_BEFORE_RESET * BATCH;
+        let mut start = MemoryBackend::new(accounts + 1, capacity);
         if let Err(e) = set_up(&mut start, &mut workload) {
             panic!("set-up failed: {e}");
         }
         for scenario in [Scenario::Payments, Scenario::TwoPhase] {
-            let mut backend = start.clone();
+            let mut backend = MemoryBackend::new(accounts + 1, capacity);
+            backend.reset_to(&start);
             let mut since_reset = 0;
             group.bench_function(BenchmarkId::new(scenario.name(), accounts), |b| {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         if since_reset == BATCHES_BEFORE_RESET {
-                            backend = start.clone();
+                            backend.reset_to(&start);
                             workload.forget_pending();
                             since_reset = 0;
                         }

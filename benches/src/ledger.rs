@@ -63,6 +63,13 @@ impl MemoryBackend {
         &self.state
     }
 
+    /// Makes this backend a copy of `start` in its own memory (whose committed capacity it keeps, as
+    /// `clone` would not).
+    pub fn reset_to(&mut self, start: &MemoryBackend) {
+        self.state.clone_from(&start.state);
+        self.now = start.now;
+    }
+
     fn tick(&mut self) -> Timestamp {
         self.now = self.now.saturating_add(std::time::Duration::from_millis(1));
         self.now

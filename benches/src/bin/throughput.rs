@@ -13,6 +13,10 @@
 //! Options: `--quick` (fewer batches), `--backend NAME[,NAME…]` (only those backends), `--accounts N` (only that
 //! account count), `--scenario NAME` (only that scenario), `--batches N` (timed batches per run),
 //! `--storage-batches N` (timed batches per durable run, default 100; 40 on PostgreSQL).
+//!
+//! With a million accounts the engine's look-ups miss the TLB; run under
+//! `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (glibc ≥ 2.35, transparent huge pages in `madvise` mode)
+//! to give its big vectors huge pages. Each line's `hugepages` says whether that was asked for.
 
 use std::time::{Duration, Instant};
 
@@ -189,9 +193,17 @@ fn run(
         "cpu_transfers_per_sec": cpu.map(|c| (transfers as f64 / c.as_secs_f64()).round()),
         // CPU time of every thread of the process (the storage writer included), 10 ms resolution.
         "process_cpu_transfers_per_sec": process_cpu.filter(|c| !c.is_zero()).map(|c| (transfers as f64 / c.as_secs_f64()).round()),
+        "hugepages": hugepages_asked(),
     });
     println!("{line}");
     Ok(transfers as f64 / total.as_secs_f64())
+}
+
+/// True when glibc's allocator was asked for transparent huge pages (`glibc.malloc.hugetlb=1` or `=2`
+/// in `GLIBC_TUNABLES`).
+fn hugepages_asked() -> bool {
+    std::env::var("GLIBC_TUNABLES")
+        .is_ok_and(|t| t.split(':').any(|kv| matches!(kv, "glibc.malloc.hugetlb=1" | "glibc.malloc.hugetlb=2")))
 }
 
 /// CPU time of the calling thread (Linux: `/proc/thread-self/schedstat`), `None` elsewhere.

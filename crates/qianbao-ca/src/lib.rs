@@ -28,6 +28,10 @@
 //! - One active certificate per device (a partial unique index enforces it). A renewal supersedes the
 //!   old certificate, which keeps verifying for [`CaConfig::supersede_grace`]; a reissue revokes every
 //!   unexpired certificate of the device with reason keyCompromise.
+//! - An issued certificate is returned only once it is durable: issuances are committed in batches
+//!   shared with concurrent ones, and what one does to its device's other certificates (refused for
+//!   another user's device or an active certificate left; supersede, revoke) is decided from the rows
+//!   read in that same transaction ([`store::DevicePlan`]). The CSR's signature is always checked first.
 //! - Payment verification checks status by serial in our own records, never by scanning a CRL. Verified
 //!   certificates are cached by fingerprint and active statuses for [`CaConfig::status_cache_ttl`]; the
 //!   status cache is monotone (a read that raced a revocation never brings a certificate back). A
@@ -93,6 +97,7 @@ mod crl;
 mod csr;
 mod device;
 mod error;
+mod issue_queue;
 mod keys;
 mod nonce;
 mod order;

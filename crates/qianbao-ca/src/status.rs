@@ -25,6 +25,8 @@ use crate::record::{CertSerial, CertStatus, CertificateRecord, Fingerprint};
 pub(crate) struct VerifiedCert {
     /// The record as loaded (its `status` field is not consulted after loading).
     pub record: CertificateRecord,
+    /// Its public key (the subjectPublicKey bits), for order signatures without re-parsing the DER.
+    pub public_key: Box<[u8]>,
 }
 
 /// Verified certificates by fingerprint; emptied when it reaches its bound.

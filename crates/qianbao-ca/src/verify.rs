@@ -78,6 +78,27 @@ pub(crate) fn verify_device_signature(der: &CertificateDer<'_>, msg: &[u8], sig:
     ee.verify_signature(webpki::ring::ECDSA_P256_SHA256, msg, sig).map_err(|_| ())
 }
 
+/// The certificate's public key (the subjectPublicKey bits: an uncompressed P-256 point for ours), taken
+/// once when a verified certificate enters the cache, so each order checks its signature with
+/// [`verify_with_key`] without parsing the certificate again. `None` unless the key is EC P-256.
+pub(crate) fn device_public_key(der: &[u8]) -> Option<Box<[u8]>> {
+    use x509_parser::oid_registry::{OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY};
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let spki = cert.public_key();
+    let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok());
+    if spki.algorithm.algorithm != OID_KEY_TYPE_EC_PUBLIC_KEY || curve != Some(OID_EC_P256) {
+        return None;
+    }
+    Some(spki.subject_public_key.data.as_ref().into())
+}
+
+/// Checks a DER ECDSA P-256 / SHA-256 signature over `msg` with `public_key` (from
+/// [`device_public_key`]): the same ring verification webpki runs for [`verify_device_signature`].
+pub(crate) fn verify_with_key(public_key: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), ()> {
+    webpki::ring::ECDSA_P256_SHA256.verify_signature(public_key, msg, sig).map_err(|_| ())
+}
+
 /// Checks the certificate's own validity window (the chain was checked when it entered the cache; an
 /// issuing CA always outlives what it signs, so the leaf's window bounds the chain's).
 pub(crate) fn check_validity(r: &CertificateRecord, now: Timestamp) -> Result<(), CaError> {
@@ -88,4 +109,31 @@ pub(crate) fn check_validity(r: &CertificateRecord, now: Timestamp) -> Result<()
         return Err(CaError::CertificateExpired);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, SigningKey};
+
+    use super::*;
+
+    #[test]
+    fn the_cached_key_verifies_what_the_certificate_verifies() {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let cert = CertificateParams::default().self_signed(&key).unwrap();
+        let public_key = device_public_key(cert.der()).unwrap();
+        assert_eq!(&*public_key, key.public_key_raw());
+        let sig = key.sign(b"order").unwrap();
+        assert_eq!(verify_with_key(&public_key, b"order", &sig), Ok(()));
+        assert_eq!(verify_device_signature(cert.der(), b"order", &sig), Ok(()));
+        assert_eq!(verify_with_key(&public_key, b"0rder", &sig), Err(()));
+        assert_eq!(verify_device_signature(cert.der(), b"0rder", &sig), Err(()));
+        let other = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        assert_eq!(verify_with_key(&public_key, b"order", &other.sign(b"order").unwrap()), Err(()));
+
+        let p384 = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap();
+        let cert = CertificateParams::default().self_signed(&p384).unwrap();
+        assert_eq!(device_public_key(cert.der()), None);
+        assert_eq!(device_public_key(b"not a certificate"), None);
+    }
 }

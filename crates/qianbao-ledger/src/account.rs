@@ -73,6 +73,22 @@ pub struct Account {
     pub user_data_128: u128,
 }
 
+/// A value to fill committed capacity with (never read as an account).
+pub(crate) const PLACEHOLDER: Account = Account {
+    id: AccountId::from_u128(0),
+    debits_pending: 0,
+    debits_posted: 0,
+    credits_pending: 0,
+    credits_posted: 0,
+    user_data_128: 0,
+    user_data_64: 0,
+    user_data_32: 0,
+    ledger: Ledger::NONE,
+    code: AccountCode::from_u16(0),
+    flags: AccountFlags::NONE,
+    timestamp: Timestamp::ZERO,
+};
+
 impl Account {
     /// A new account from a request, with zero counters.
     pub(crate) fn open(request: &NewAccount, timestamp: Timestamp) -> Account {

@@ -1,63 +1,212 @@
-//! Compact id indexes: hash tables of 4-byte positions into the state's vectors, each with a 4-byte
-//! fingerprint of the id. An index costs 9 bytes per id (a control byte, the position, the fingerprint),
-//! so the index of a million accounts or transfers stays in cache far better than a map holding 16-byte
-//! keys; the fingerprint spares reading a record to reject a look-up.
+//! Compact id indexes: open-addressing hash tables (linear probing) of 8-byte entries, each a 4-byte
+//! position into the state's vectors with a 4-byte fingerprint of the id. A look-up reads one cache line
+//! of the table in the common case (no separate control bytes), and the fingerprint spares reading a
+//! record to reject a look-up. Tables stay at most three quarters full.
+//!
+//! The hash is unkeyed (as FxHash was before it): ids are client-chosen, so a client could craft ids
+//! that collide and slow its own batches down, never change their outcome.
 
-use std::hash::BuildHasher;
-
-use hashbrown::HashTable;
 use qianbao_core::{AccountId, TransferId};
-use rustc_hash::FxBuildHasher;
 
 use crate::state::{IdEntry, Slot};
 use crate::{FailedTransfer, Transfer};
 
-fn hash_u128(raw: u128) -> u64 {
-    FxBuildHasher.hash_one(raw)
+/// The position of an id in a table is the top bits of this hash (a multiplicative hash, whose top bits
+/// depend on every bit of the id).
+pub(crate) fn hash_u128(raw: u128) -> u64 {
+    let x = (raw as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ ((raw >> 64) as u64);
+    let x = (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^ (x >> 32)
 }
 
 /// 32 bits of an id besides its hash, stored beside the position so that a look-up can tell a match
-/// without reading the account (a false match has odds of 2^-32 and is caught by the caller's check).
+/// without reading the record (a false match has odds of 2^-32 and is caught by the caller's check).
 fn fingerprint(raw: u128) -> u32 {
     (raw as u32) ^ ((raw >> 32) as u32) ^ ((raw >> 64) as u32) ^ ((raw >> 96) as u32)
 }
 
+/// An empty entry. A full entry holds `value + 1` in its low half (so it is never zero) and the
+/// fingerprint in its high half.
+const EMPTY: u64 = 0;
+const MIN_ENTRIES: usize = 16;
+
+fn pack(value: u32, print: u32) -> u64 {
+    assert!(value < u32::MAX, "an index value must be below u32::MAX");
+    (u64::from(print) << 32) | (u64::from(value) + 1)
+}
+
+fn value_of(entry: u64) -> u32 {
+    (entry as u32).wrapping_sub(1)
+}
+
+fn print_of(entry: u64) -> u32 {
+    (entry >> 32) as u32
+}
+
+/// The table both indexes share. Values are positions (`u32`, below `u32::MAX`); the caller knows how
+/// to hash the id a value names (needed to grow the table and to remove).
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    entries: Vec<u64>,
+    /// `64 - log2(entries.len())`: a hash's top bits give its home position.
+    shift: u32,
+    len: usize,
+}
+
+impl Clone for Table {
+    fn clone(&self) -> Self {
+        Table { entries: self.entries.clone(), shift: self.shift, len: self.len }
+    }
+
+    /// Copies into the existing entries (no allocation when the sizes match).
+    fn clone_from(&mut self, source: &Self) {
+        self.entries.clone_from(&source.entries);
+        self.shift = source.shift;
+        self.len = source.len;
+    }
+}
+
+impl Table {
+    fn mask(&self) -> usize {
+        self.entries.len() - 1
+    }
+
+    /// The home position of a hash (where its probe starts). Only for a non-empty table.
+    fn home(&self, hash: u64) -> usize {
+        (hash >> self.shift) as usize
+    }
+
+    /// Reads the table's line where the probe for `hash` starts, so that a later look-up finds it in
+    /// cache. Returns the entry (to be folded into a value the optimiser cannot drop).
+    pub(crate) fn touch(&self, hash: u64) -> u64 {
+        if self.entries.is_empty() { 0 } else { self.entries[self.home(hash)] }
+    }
+
+    /// The value of the first entry with fingerprint `print` for which `is` holds.
+    fn find(&self, hash: u64, print: u32, mut is: impl FnMut(u32) -> bool) -> Option<(usize, u32)> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let mask = self.mask();
+        let mut pos = self.home(hash);
+        loop {
+            let entry = self.entries[pos];
+            if entry == EMPTY {
+                return None;
+            }
+            if print_of(entry) == print && is(value_of(entry)) {
+                return Some((pos, value_of(entry)));
+            }
+            pos = (pos + 1) & mask;
+        }
+    }
+
+    /// Adds an entry (the id must not be in the table). `rehash` gives the hash of a value's id.
+    fn insert(&mut self, hash: u64, print: u32, value: u32, rehash: impl Fn(u32) -> u64) {
+        self.reserve(1, rehash);
+        self.place(hash, pack(value, print));
+        self.len += 1;
+    }
+
+    fn place(&mut self, hash: u64, entry: u64) {
+        let mask = self.mask();
+        let mut pos = self.home(hash);
+        while self.entries[pos] != EMPTY {
+            pos = (pos + 1) & mask;
+        }
+        self.entries[pos] = entry;
+    }
+
+    /// Removes the entry at `pos`, shifting back the entries after it that would no longer be found.
+    fn remove_at(&mut self, pos: usize, rehash: impl Fn(u32) -> u64) {
+        let mask = self.mask();
+        let mut hole = pos;
+        self.entries[hole] = EMPTY;
+        self.len -= 1;
+        let mut next = (hole + 1) & mask;
+        while self.entries[next] != EMPTY {
+            let home = self.home(rehash(value_of(self.entries[next])));
+            // The entry at `next` may fill the hole if its home is not in (hole, next] (cyclically).
+            let stays = if hole <= next { hole < home && home <= next } else { hole < home || home <= next };
+            if !stays {
+                self.entries[hole] = self.entries[next];
+                self.entries[next] = EMPTY;
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+    }
+
+    /// Makes room for `additional` more entries without growing.
+    fn reserve(&mut self, additional: usize, rehash: impl Fn(u32) -> u64) {
+        let needed = self.len.saturating_add(additional);
+        // At most three quarters full.
+        if needed.saturating_mul(4) <= self.entries.len().saturating_mul(3) {
+            return;
+        }
+        let size = needed.saturating_mul(4).div_ceil(3).next_power_of_two().max(MIN_ENTRIES);
+        let old = std::mem::replace(&mut self.entries, vec![EMPTY; size]);
+        self.shift = 64 - size.trailing_zeros();
+        for entry in old.into_iter().filter(|e| *e != EMPTY) {
+            self.place(rehash(value_of(entry)), entry);
+        }
+    }
+}
+
 /// Account id → slot in `accounts`, with a fingerprint of the id.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct AccountIndex {
-    table: HashTable<(u32, u32)>,
+    table: Table,
+}
+
+impl Clone for AccountIndex {
+    fn clone(&self) -> Self {
+        AccountIndex { table: self.table.clone() }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.table.clone_from(&source.table);
+    }
+}
+
+fn account_hash(accounts: &[Slot]) -> impl Fn(u32) -> u64 + '_ {
+    |s| hash_u128(accounts[s as usize].account.id.as_u128())
 }
 
 impl AccountIndex {
     pub(crate) fn get(&self, id: AccountId, accounts: &[Slot]) -> Option<u32> {
         let raw = id.as_u128();
-        self.table.find(hash_u128(raw), |&(s, _)| accounts[s as usize].account.id.as_u128() == raw).map(|e| e.0)
+        self.table
+            .find(hash_u128(raw), fingerprint(raw), |s| accounts[s as usize].account.id.as_u128() == raw)
+            .map(|e| e.1)
     }
 
     /// The slot whose fingerprint matches `id`'s, without reading any account: one cache miss shallower
     /// than [`AccountIndex::get`]. The caller must check the slot's id (and fall back to `get`).
-    pub(crate) fn candidate(&self, id: AccountId) -> Option<u32> {
-        let raw = id.as_u128();
-        let print = fingerprint(raw);
-        self.table.find(hash_u128(raw), |&(_, f)| f == print).map(|e| e.0)
+    pub(crate) fn candidate(&self, id: AccountId, hash: u64) -> Option<u32> {
+        self.table.find(hash, fingerprint(id.as_u128()), |_| true).map(|e| e.1)
+    }
+
+    /// Reads the line of the table where `hash` is looked up (see [`Table::touch`]).
+    pub(crate) fn touch(&self, hash: u64) -> u64 {
+        self.table.touch(hash)
     }
 
     /// Adds `slot` (already pushed to `accounts`); the id must be new.
     pub(crate) fn insert(&mut self, slot: u32, accounts: &[Slot]) {
         let raw = accounts[slot as usize].account.id.as_u128();
-        let rehash = |&(s, _): &(u32, u32)| hash_u128(accounts[s as usize].account.id.as_u128());
-        self.table.insert_unique(hash_u128(raw), (slot, fingerprint(raw)), rehash);
+        self.table.insert(hash_u128(raw), fingerprint(raw), slot, account_hash(accounts));
     }
 
     pub(crate) fn remove(&mut self, slot: u32, accounts: &[Slot]) {
         let raw = accounts[slot as usize].account.id.as_u128();
-        if let Ok(entry) = self.table.find_entry(hash_u128(raw), |&(s, _)| s == slot) {
-            entry.remove();
+        if let Some((pos, _)) = self.table.find(hash_u128(raw), fingerprint(raw), |s| s == slot) {
+            self.table.remove_at(pos, account_hash(accounts));
         }
     }
 
     pub(crate) fn reserve(&mut self, additional: usize, accounts: &[Slot]) {
-        self.table.reserve(additional, |&(s, _)| hash_u128(accounts[s as usize].account.id.as_u128()));
+        self.table.reserve(additional, account_hash(accounts));
     }
 }
 
@@ -66,13 +215,27 @@ const FAILED: u32 = 1 << 31;
 
 /// Transfer id → position in `transfers` or in `failed`, with a fingerprint of the id (so that looking
 /// up a new id rarely reads a transfer).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct IdIndex {
-    table: HashTable<(u32, u32)>,
+    table: Table,
+}
+
+impl Clone for IdIndex {
+    fn clone(&self) -> Self {
+        IdIndex { table: self.table.clone() }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.table.clone_from(&source.table);
+    }
 }
 
 fn id_at(e: u32, transfers: &[Transfer], failed: &[FailedTransfer]) -> u128 {
     if e & FAILED == 0 { transfers[e as usize].id.as_u128() } else { failed[(e & !FAILED) as usize].id.as_u128() }
+}
+
+fn id_hash<'a>(transfers: &'a [Transfer], failed: &'a [FailedTransfer]) -> impl Fn(u32) -> u64 + 'a {
+    |e| hash_u128(id_at(e, transfers, failed))
 }
 
 fn encode(entry: IdEntry) -> u32 {
@@ -80,7 +243,7 @@ fn encode(entry: IdEntry) -> u32 {
         IdEntry::Transfer(i) => (i, 0),
         IdEntry::Failed(i) => (i, FAILED),
     };
-    assert!(raw < FAILED, "more than 2^31 transfers or failed ids in one ledger state");
+    assert!(raw < FAILED - 1, "more than 2^31 - 1 transfers or failed ids in one ledger state");
     raw | tag
 }
 
@@ -90,30 +253,88 @@ fn decode(e: u32) -> IdEntry {
 
 impl IdIndex {
     pub(crate) fn get(&self, id: TransferId, transfers: &[Transfer], failed: &[FailedTransfer]) -> Option<IdEntry> {
+        self.get_hashed(id, hash_u128(id.as_u128()), transfers, failed)
+    }
+
+    /// [`IdIndex::get`] with the id's hash (see [`hash_u128`]) already computed.
+    pub(crate) fn get_hashed(
+        &self,
+        id: TransferId,
+        hash: u64,
+        transfers: &[Transfer],
+        failed: &[FailedTransfer],
+    ) -> Option<IdEntry> {
         let raw = id.as_u128();
-        let print = fingerprint(raw);
-        self.table
-            .find(hash_u128(raw), |&(e, f)| f == print && id_at(e, transfers, failed) == raw)
-            .map(|&(e, _)| decode(e))
+        self.table.find(hash, fingerprint(raw), |e| id_at(e, transfers, failed) == raw).map(|(_, e)| decode(e))
+    }
+
+    /// The entry whose fingerprint matches the id `raw`'s, without reading any transfer: one cache miss
+    /// shallower than [`IdIndex::get`]. The caller must check the entry's id.
+    pub(crate) fn candidate(&self, hash: u64, raw: u128) -> Option<IdEntry> {
+        self.table.find(hash, fingerprint(raw), |_| true).map(|(_, e)| decode(e))
+    }
+
+    /// Reads the line of the table where `hash` is looked up (see [`Table::touch`]).
+    pub(crate) fn touch(&self, hash: u64) -> u64 {
+        self.table.touch(hash)
     }
 
     /// Adds an entry whose transfer or failure is already pushed; the id must be new.
     pub(crate) fn insert(&mut self, entry: IdEntry, transfers: &[Transfer], failed: &[FailedTransfer]) {
         let e = encode(entry);
         let raw = id_at(e, transfers, failed);
-        self.table
-            .insert_unique(hash_u128(raw), (e, fingerprint(raw)), |&(x, _)| hash_u128(id_at(x, transfers, failed)));
+        self.table.insert(hash_u128(raw), fingerprint(raw), e, id_hash(transfers, failed));
     }
 
-    /// Removes the entry of `id`, which must be `entry`.
-    pub(crate) fn remove(&mut self, id: TransferId, entry: IdEntry) {
+    /// Removes the entry of `id`, which must be `entry` and still be pushed.
+    pub(crate) fn remove(&mut self, id: TransferId, entry: IdEntry, transfers: &[Transfer], failed: &[FailedTransfer]) {
         let e = encode(entry);
-        if let Ok(found) = self.table.find_entry(hash_u128(id.as_u128()), |&(x, _)| x == e) {
-            found.remove();
+        let raw = id.as_u128();
+        if let Some((pos, _)) = self.table.find(hash_u128(raw), fingerprint(raw), |x| x == e) {
+            self.table.remove_at(pos, id_hash(transfers, failed));
         }
     }
 
     pub(crate) fn reserve(&mut self, additional: usize, transfers: &[Transfer], failed: &[FailedTransfer]) {
-        self.table.reserve(additional, |&(x, _)| hash_u128(id_at(x, transfers, failed)));
+        self.table.reserve(additional, id_hash(transfers, failed));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values 0..n hashed by a table of ids; removing keeps every other value findable.
+    #[test]
+    fn insert_find_remove_with_collisions() {
+        // Ids chosen so that many share a home position in a small table.
+        let ids: Vec<u128> = (0..200u128).map(|i| i << 100 | 7).collect();
+        let rehash = |v: u32| hash_u128(ids[v as usize]);
+        let mut table = Table::default();
+        for (v, id) in ids.iter().enumerate() {
+            table.insert(hash_u128(*id), fingerprint(*id), v as u32, rehash);
+        }
+        let find = |t: &Table, v: usize| {
+            t.find(hash_u128(ids[v]), fingerprint(ids[v]), |x| ids[x as usize] == ids[v]).map(|e| e.1)
+        };
+        for v in 0..ids.len() {
+            assert_eq!(find(&table, v), Some(v as u32));
+        }
+        for v in (0..ids.len()).step_by(3) {
+            let (pos, _) = table.find(hash_u128(ids[v]), fingerprint(ids[v]), |x| x == v as u32).unwrap();
+            table.remove_at(pos, rehash);
+        }
+        for v in 0..ids.len() {
+            let expected = (v % 3 != 0).then_some(v as u32);
+            assert_eq!(find(&table, v), expected, "value {v}");
+        }
+        assert_eq!(table.len, ids.len() - ids.len().div_ceil(3));
+    }
+
+    #[test]
+    fn an_empty_table_finds_nothing() {
+        let table = Table::default();
+        assert_eq!(table.find(1, 1, |_| true), None);
+        assert_eq!(table.touch(1), 0);
     }
 }

@@ -51,6 +51,21 @@ pub(crate) struct Slot {
     pub(crate) account: Account,
 }
 
+impl Slot {
+    /// A value to fill committed capacity with (never read as an account).
+    const PLACEHOLDER: Slot =
+        Slot { epoch: 0, limits: NO_LIMITS, pos: 0, chunk: 0, account: crate::account::PLACEHOLDER };
+}
+
+/// Reserves room for `additional` more elements in `v` and writes that room once (then empties it again),
+/// so that the memory is committed now rather than on first use. `fill` goes through `black_box` so that
+/// the writes cannot be turned into a lazily zeroed allocation.
+fn commit<T: Copy>(v: &mut Vec<T>, additional: usize, fill: T) {
+    let len = v.len();
+    v.resize(len + additional, std::hint::black_box(fill));
+    v.truncate(len);
+}
+
 /// Keys of the expiry queue: expiry time, then creation time (TigerBeetle's order), then the transfer.
 pub(crate) type ExpiryKey = (Timestamp, Timestamp, u32);
 
@@ -72,7 +87,10 @@ impl Needs {
 }
 
 /// The ledger state decisions run on. See the module documentation of the crate for the protocol.
-#[derive(Debug, Clone)]
+///
+/// `clone_from` copies into the target's existing memory, so that resetting a ledger to a saved one
+/// keeps the capacity it committed (see [`LedgerState::with_capacity`]).
+#[derive(Debug)]
 pub struct LedgerState {
     pub(crate) config: LedgerConfig,
     pub(crate) complete: bool,
@@ -93,6 +111,67 @@ pub struct LedgerState {
     pub(crate) scratch: crate::decide::Scratch,
 }
 
+impl Clone for LedgerState {
+    fn clone(&self) -> Self {
+        LedgerState {
+            config: self.config,
+            complete: self.complete,
+            accounts: self.accounts.clone(),
+            account_index: self.account_index.clone(),
+            transfers: self.transfers.clone(),
+            ids: self.ids.clone(),
+            failed: self.failed.clone(),
+            pending: self.pending.clone(),
+            expiry: self.expiry.clone(),
+            limit_sets: self.limit_sets.clone(),
+            absent_accounts: self.absent_accounts.clone(),
+            absent_transfers: self.absent_transfers.clone(),
+            last_timestamp: self.last_timestamp,
+            epoch: self.epoch,
+            chunk: self.chunk,
+            scratch: self.scratch.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        // Destructured so that a new field cannot be forgotten.
+        let LedgerState {
+            config,
+            complete,
+            accounts,
+            account_index,
+            transfers,
+            ids,
+            failed,
+            pending,
+            expiry,
+            limit_sets,
+            absent_accounts,
+            absent_transfers,
+            last_timestamp,
+            epoch,
+            chunk,
+            scratch,
+        } = source;
+        self.config = *config;
+        self.complete = *complete;
+        self.accounts.clone_from(accounts);
+        self.account_index.clone_from(account_index);
+        self.transfers.clone_from(transfers);
+        self.ids.clone_from(ids);
+        self.failed.clone_from(failed);
+        self.pending.clone_from(pending);
+        self.expiry.clone_from(expiry);
+        self.limit_sets.clone_from(limit_sets);
+        self.absent_accounts.clone_from(absent_accounts);
+        self.absent_transfers.clone_from(absent_transfers);
+        self.last_timestamp = *last_timestamp;
+        self.epoch = *epoch;
+        self.chunk = *chunk;
+        self.scratch.clone_from(scratch);
+    }
+}
+
 impl LedgerState {
     /// An empty, complete ledger (the whole ledger lives in this value).
     pub fn new(config: LedgerConfig) -> Self {
@@ -100,12 +179,16 @@ impl LedgerState {
     }
 
     /// An empty complete ledger with room for `accounts` accounts and `transfers` transfers.
+    ///
+    /// The room is committed up front, as TigerBeetle allocates its memory at start-up: the vectors'
+    /// memory is written once here, so that deciding within the capacity neither grows a vector nor
+    /// takes the operating system's first-touch page faults (about a tenth of a batch's time otherwise).
     pub fn with_capacity(config: LedgerConfig, accounts: usize, transfers: usize) -> Self {
         let mut state = LedgerState::new(config);
-        state.accounts.reserve(accounts);
+        commit(&mut state.accounts, accounts, Slot::PLACEHOLDER);
         state.account_index.reserve(accounts, &[]);
-        state.transfers.reserve(transfers);
-        state.pending.reserve(transfers);
+        commit(&mut state.transfers, transfers, crate::transfer::PLACEHOLDER);
+        commit(&mut state.pending, transfers, None);
         state.ids.reserve(transfers, &[], &[]);
         state
     }

@@ -140,6 +140,23 @@ pub struct Transfer {
     pub timestamp: Timestamp,
 }
 
+/// A value to fill committed capacity with (never read as a transfer).
+pub(crate) const PLACEHOLDER: Transfer = Transfer {
+    id: TransferId::from_u128(0),
+    debit_account_id: AccountId::from_u128(0),
+    credit_account_id: AccountId::from_u128(0),
+    amount: 0,
+    pending_id: TransferId::from_u128(0),
+    user_data_128: 0,
+    user_data_64: 0,
+    user_data_32: 0,
+    timeout_secs: 0,
+    ledger: Ledger::NONE,
+    code: TransferCode::from_u16(0),
+    flags: TransferFlags::NONE,
+    timestamp: Timestamp::ZERO,
+};
+
 impl Transfer {
     /// When a pending transfer with a timeout expires: `timestamp + timeout_secs`. `None` without a
     /// timeout (or if it would pass the end of `Timestamp`, which the decision refuses).

@@ -51,7 +51,7 @@ pub mod testing;
 pub use error::{ErrorKind, StoreError};
 pub use migrate::Migration;
 #[cfg(feature = "postgres")]
-pub use postgres::{PgDb, PgOptions};
+pub use postgres::{PgDb, PgOptions, SharedLock};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteDb, SqliteOptions, Synchronous};
 

@@ -14,11 +14,14 @@ pub struct PgOptions {
     pub connections_max: usize,
     /// A schema to work in (set as `search_path`); created if missing. `None` uses the server default.
     pub schema: Option<String>,
+    /// The most connections holding [shared locks](PgDb::lock) at once (a pool of their own, opened
+    /// as needed).
+    pub lock_connections_max: usize,
 }
 
 impl Default for PgOptions {
     fn default() -> Self {
-        PgOptions { connections_max: 16, schema: None }
+        PgOptions { connections_max: 16, schema: None, lock_connections_max: 16 }
     }
 }
 
@@ -33,6 +36,8 @@ impl PgOptions {
 #[derive(Clone)]
 pub struct PgDb {
     pool: Pool,
+    /// Connections that hold advisory locks: never the ones the work done under a lock needs.
+    locks: Pool,
     schema: Option<String>,
 }
 
@@ -69,12 +74,19 @@ impl PgDb {
             let _ = task.await;
             config.options(format!("-c search_path={schema}"));
         }
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(options.connections_max.max(1))
-            .build()
-            .map_err(|e| StoreError::new(ErrorKind::Other, format!("building the pool: {e}")))?;
-        let db = PgDb { pool, schema: options.schema };
+        let pool = |size: usize| {
+            let manager =
+                Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Pool::builder(manager)
+                .max_size(size.max(1))
+                .build()
+                .map_err(|e| StoreError::new(ErrorKind::Other, format!("building the pool: {e}")))
+        };
+        let db = PgDb {
+            pool: pool(options.connections_max)?,
+            locks: pool(options.lock_connections_max)?,
+            schema: options.schema,
+        };
         let _probe = db.client().await?; // fail now, not on first use, when the server is unreachable
         Ok(db)
     }
@@ -82,6 +94,20 @@ impl PgDb {
     /// A pooled connection. Dropping it returns it to the pool.
     pub async fn client(&self) -> Result<Object, StoreError> {
         Ok(self.pool.get().await?)
+    }
+
+    /// Waits for the advisory lock `key` and holds it until [`SharedLock::release`]: one lock that every
+    /// service instance on this database sees (PostgreSQL's session-level `pg_advisory_lock`). Keys are
+    /// database-wide, across schemas. The lock is held on a connection of a pool of its own, so the work
+    /// done under it never waits for a connection the locks hold.
+    pub async fn lock(&self, key: i64) -> Result<SharedLock, StoreError> {
+        // Held by the guard from the start: if the wait fails or is cancelled, the connection is closed
+        // rather than returned to the pool with the lock perhaps granted.
+        let lock = SharedLock { client: Some(self.locks.get().await?), key };
+        if let Some(client) = &lock.client {
+            client.execute("SELECT pg_advisory_lock($1)", &[&key]).await?;
+        }
+        Ok(lock)
     }
 
     /// The schema this handle works in, if one was named.
@@ -131,5 +157,43 @@ impl PgDb {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// An advisory lock held on its own connection (see [`PgDb::lock`]). Release it with
+/// [`SharedLock::release`]; if it is dropped instead (a cancelled task), its connection is closed and
+/// the server releases the lock.
+#[derive(Debug)]
+#[must_use = "the lock is held until released"]
+pub struct SharedLock {
+    client: Option<Object>,
+    key: i64,
+}
+
+impl SharedLock {
+    /// Releases the lock and returns its connection to the pool. If the release fails, the connection
+    /// is closed instead (which releases the lock on the server too) and the error is returned.
+    pub async fn release(mut self) -> Result<(), StoreError> {
+        let Some(client) = self.client.take() else { return Ok(()) };
+        match client.query_one("SELECT pg_advisory_unlock($1)", &[&self.key]).await {
+            Ok(row) if row.get::<_, bool>(0) => Ok(()),
+            Ok(_) => {
+                drop(Object::take(client));
+                Err(StoreError::new(ErrorKind::Other, format!("advisory lock {} was not held", self.key)))
+            }
+            Err(e) => {
+                drop(Object::take(client));
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl Drop for SharedLock {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Never back into the pool still holding the lock: closing the connection releases it.
+            drop(Object::take(client));
+        }
     }
 }

@@ -272,9 +272,16 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, jobs_max: usize) {
     }
 }
 
-/// Runs a group of write jobs in one transaction, each in a savepoint; replies only after COMMIT.
+/// Runs a transaction-control statement, prepared once per connection (a group runs several).
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// Runs a group of write jobs in one transaction, each in a savepoint; replies only after COMMIT. A group
+/// of one job needs no savepoint (its failure rolls the transaction back): on a file database a savepoint
+/// copies every page it touches to a sub-journal first.
 fn commit_group(conn: &Connection, group: Vec<JobFn>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         let e = StoreError::from(e);
         for run in group {
             let (_, deliver) = run(Err(StoreError::new(e.kind(), e.message())));
@@ -282,19 +289,31 @@ fn commit_group(conn: &Connection, group: Vec<JobFn>) {
         }
         return;
     }
+    let alone = group.len() == 1;
     let mut delivers = Vec::with_capacity(group.len());
     for run in group {
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        if !alone && let Err(e) = control(conn, "SAVEPOINT job") {
             tracing::error!("SAVEPOINT failed: {e}");
         }
         let (ok, deliver) = run(Ok(conn));
-        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-        if let Err(e) = conn.execute_batch(end) {
-            tracing::error!("ending a savepoint failed: {e}");
+        if !alone {
+            let end = if ok { control(conn, "RELEASE job") } else { end_failed_savepoint(conn) };
+            if let Err(e) = end {
+                tracing::error!("ending a savepoint failed: {e}");
+            }
         }
         delivers.push((ok, deliver));
     }
-    let commit_error = conn.execute_batch("COMMIT").err().map(StoreError::from);
+    if alone && !delivers[0].0 {
+        if let Err(e) = control(conn, "ROLLBACK") {
+            tracing::error!("rolling back a failed job failed: {e}");
+        }
+        for (_, deliver) in delivers {
+            deliver(None);
+        }
+        return;
+    }
+    let commit_error = control(conn, "COMMIT").err().map(StoreError::from);
     if commit_error.is_some() {
         let _ = conn.execute_batch("ROLLBACK");
     }
@@ -302,4 +321,9 @@ fn commit_group(conn: &Connection, group: Vec<JobFn>) {
         let err = commit_error.as_ref().filter(|_| ok).map(|e| StoreError::new(e.kind(), e.message()));
         deliver(err);
     }
+}
+
+fn end_failed_savepoint(conn: &Connection) -> rusqlite::Result<()> {
+    control(conn, "ROLLBACK TO job")?;
+    control(conn, "RELEASE job")
 }

@@ -16,7 +16,7 @@ use qianbao_ledger::qr::{KeyId, QrCodec, QrConfig, QrKeyring};
 
 use crate::closing::{ClosingCheck, LedgerZeroBalance};
 use crate::ledger::open_ledger;
-use crate::money::UserLocks;
+use crate::money::locks::UserLocks;
 use crate::providers::NoBank;
 use crate::providers::NotConfigured;
 use crate::ticket::TicketKey;
@@ -240,6 +240,7 @@ impl WalletBuilder {
         };
         let ttl = Duration::from_secs(config.policy.flow_ticket_ttl_secs);
         let tickets = TicketKey::new(s.keys.ticket_key()?, ttl);
+        let locks = UserLocks::new(&s.db);
         let inner = Inner {
             db: s.db,
             identity,
@@ -254,7 +255,7 @@ impl WalletBuilder {
             payments,
             qr,
             bank_configured,
-            locks: UserLocks::new(),
+            locks,
         };
         Ok(Wallet { inner: Arc::new(inner) })
     }

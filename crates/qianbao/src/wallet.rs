@@ -13,7 +13,7 @@ use rustls_pki_types::CertificateDer;
 
 use crate::closing::ClosingCheck;
 use crate::ledger::WalletLedger;
-use crate::money::UserLocks;
+use crate::money::locks::UserLocks;
 use crate::ticket::TicketKey;
 use crate::{Operator, WalletBuilder, WalletConfig};
 

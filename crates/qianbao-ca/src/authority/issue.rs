@@ -11,7 +11,7 @@ use crate::profile::{device_params, whole_secs};
 use crate::record::{
     CertSerial, CertStatus, CertificateRecord, Fingerprint, IdentityProof, RevocationReason, UsageEvent, UsageKind,
 };
-use crate::store::{CaStore, NewCertificate};
+use crate::store::{CaStore, DevicePlan, NewCertificate};
 use crate::verify::verify_device_signature;
 
 impl CertificateAuthority {
@@ -32,22 +32,8 @@ impl CertificateAuthority {
         let user = proof.user();
         proof.check(user, now, self.shared.config.identity_proof_max_age)?;
         let key = parse_device_csr(csr.as_ref())?;
-        let existing = self.store.certificates_for_device(device).await?;
-        let mut supersede = Vec::new();
-        for r in &existing {
-            if r.user != user {
-                return Err(CaError::DeviceBoundToAnotherUser);
-            }
-            if r.status == CertStatus::Active {
-                if now > r.not_after {
-                    supersede.push((r.serial, r.not_after));
-                } else {
-                    return Err(CaError::DeviceHasActiveCertificate(r.serial));
-                }
-            }
-        }
         let detail = format!("identity proof {}", proof.describe());
-        self.issue_new(user, device, &key, now, supersede, Vec::new(), UsageKind::Issued, detail).await
+        self.issue_new(user, device, &key, now, DevicePlan::Issue, None, UsageKind::Issued, detail).await
     }
 
     /// Renews the active certificate `current` with a new CSR (same or new key), proved by `proof`.
@@ -74,17 +60,8 @@ impl CertificateAuthority {
         };
         self.shared.usage.record(ev);
         let detail = format!("renewal of {current}");
-        self.issue_new(
-            record.user,
-            record.device,
-            &key,
-            now,
-            vec![(current, record.not_after)],
-            Vec::new(),
-            UsageKind::Renewed,
-            detail,
-        )
-        .await
+        let plan = DevicePlan::Given;
+        self.issue_new(record.user, record.device, &key, now, plan, Some(current), UsageKind::Renewed, detail).await
     }
 
     fn check_renewal(
@@ -136,26 +113,16 @@ impl CertificateAuthority {
         let user = proof.user();
         proof.check(user, now, self.shared.config.identity_proof_max_age)?;
         let key = parse_device_csr(csr.as_ref())?;
-        let existing = self.store.certificates_for_device(device).await?;
-        if existing.iter().any(|r| r.user != user) {
-            return Err(CaError::DeviceBoundToAnotherUser);
-        }
-        let revoke: Vec<(CertSerial, Timestamp)> = existing
-            .iter()
-            .filter(|r| !matches!(r.status, CertStatus::Revoked { .. }) && r.not_after >= now)
-            .map(|r| (r.serial, r.not_after))
-            .collect();
-        // An active but expired certificate still occupies the device's "one active" slot.
-        let supersede: Vec<(CertSerial, Timestamp)> = existing
-            .iter()
-            .filter(|r| r.status == CertStatus::Active && r.not_after < now)
-            .map(|r| (r.serial, r.not_after))
-            .collect();
         let detail = format!("reissue after loss, identity proof {}", proof.describe());
-        self.issue_new(user, device, &key, now, supersede, revoke, UsageKind::Reissued, detail).await
+        self.issue_new(user, device, &key, now, DevicePlan::Reissue, None, UsageKind::Reissued, detail).await
     }
 
     /// Signs the device certificate with the current issuing CA and persists it with its side effects.
+    ///
+    /// What it does to the device's other certificates (`plan`; `supersede` for a renewal) is decided by
+    /// the store in the transaction that writes it, from the device's rows read there: one atomic step,
+    /// and no read before signing. A certificate refused there (another user's device, an active
+    /// certificate left) was signed but is dropped here: it is neither stored nor returned.
     #[allow(clippy::too_many_arguments)]
     async fn issue_new(
         &self,
@@ -163,8 +130,8 @@ impl CertificateAuthority {
         device: DeviceId,
         key: &DevicePublicKey,
         now: Timestamp,
-        supersede: Vec<(CertSerial, Timestamp)>,
-        revoke: Vec<(CertSerial, Timestamp)>,
+        plan: DevicePlan,
+        supersede: Option<CertSerial>,
         kind: UsageKind,
         detail: String,
     ) -> Result<IssuedCertificate, CaError> {
@@ -180,7 +147,7 @@ impl CertificateAuthority {
         let params = device_params(&config.organization, user, device, serial, not_before, not_after)?;
         let cert = params.signed_by(key, &ca.issuer).map_err(CaError::signer)?;
         let der = cert.der().to_vec();
-        let record = CertificateRecord {
+        let mut record = CertificateRecord {
             serial,
             user,
             device,
@@ -190,54 +157,28 @@ impl CertificateAuthority {
             not_after,
             issued_at: now,
             status: CertStatus::Active,
-            replaces: supersede.first().or(revoke.first()).map(|(s, _)| *s),
+            replaces: None,
             der,
         };
-        let mut events =
-            vec![UsageEvent { at: now, kind, serial: Some(serial), user: Some(user), failure: None, detail }];
-        for (s, _) in &supersede {
-            let detail = format!("superseded by {serial}");
-            events.push(UsageEvent {
-                at: now,
-                kind: UsageKind::Superseded,
-                serial: Some(*s),
-                user: Some(user),
-                failure: None,
-                detail,
-            });
-        }
-        for (s, _) in &revoke {
-            let detail = format!("revoked ({}) by reissue as {serial}", RevocationReason::KeyCompromise);
-            events.push(UsageEvent {
-                at: now,
-                kind: UsageKind::Revoked,
-                serial: Some(*s),
-                user: Some(user),
-                failure: None,
-                detail,
-            });
-        }
+        let event = UsageEvent { at: now, kind, serial: Some(serial), user: Some(user), failure: None, detail };
         let new = NewCertificate {
             record: record.clone(),
-            supersede: supersede.iter().map(|(s, _)| *s).collect(),
-            revoke: revoke.iter().map(|(s, _)| *s).collect(),
+            plan,
+            supersede: supersede.into_iter().collect(),
+            revoke: Vec::new(),
             revoke_reason: RevocationReason::KeyCompromise,
-            events,
+            events: vec![event],
         };
-        self.store.insert_certificate(new).await.map_err(|e| match e {
-            CaError::Conflict(m) if supersede.is_empty() && revoke.is_empty() && m.contains("active") => {
-                CaError::Conflict(format!("device {device} got a certificate concurrently"))
-            }
-            other => other,
-        })?;
-        for (s, not_after) in supersede {
+        let effects = self.shared.issues.insert(new).await?;
+        for (s, not_after) in effects.superseded {
             self.shared.note_status(s, CertStatus::Superseded { at: now, by: serial }, not_after, now);
         }
-        for (s, not_after) in revoke {
+        for (s, not_after) in effects.revoked {
             let revoked = CertStatus::Revoked { at: now, reason: RevocationReason::KeyCompromise };
             self.shared.note_status(s, revoked, not_after, now);
         }
         self.shared.note_status(serial, CertStatus::Active, not_after, now);
+        record.replaces = effects.replaces;
         tracing::info!(%serial, %user, %device, kind = kind.as_str(), "certificate issued");
         Ok(IssuedCertificate { record, issuer_der: ca.der.to_vec() })
     }

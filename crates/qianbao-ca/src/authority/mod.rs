@@ -9,6 +9,7 @@ use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 
 use crate::config::CaConfig;
+use crate::issue_queue::IssueQueue;
 use crate::keys::KeyCustody;
 use crate::nonce::NonceGate;
 use crate::record::{CertSerial, CertStatus, CertificateRecord, Fingerprint, UsageEvent, UsageKind};
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub certs: CertCache,
     /// Order nonces: the seen-set and the batcher.
     pub nonces: NonceGate,
+    /// Issuances: the batcher that makes them durable in shared transactions.
+    pub issues: IssueQueue,
     pub usage: UsageSink,
 }
 
@@ -152,8 +155,8 @@ pub struct VerifiedOrder {
 
 /// The certificate authority service.
 ///
-/// Construct with [`CertificateAuthority::open`] inside a tokio runtime (it starts the usage appender and
-/// the order-nonce batcher, two tasks that stop when the last clone is dropped).
+/// Construct with [`CertificateAuthority::open`] inside a tokio runtime (it starts the usage appender, the
+/// order-nonce batcher and the issuance batcher, three tasks that stop when the last clone is dropped).
 /// Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct CertificateAuthority {
@@ -201,6 +204,7 @@ impl CertificateAuthority {
         let statuses = StatusBook::new(config.certificate_cache_max, config.status_cache_ttl, config.supersede_grace);
         let certs = CertCache::new(config.certificate_cache_max);
         let nonces = NonceGate::spawn(store.clone(), config.order_max_age + config.order_future_skew);
+        let issues = IssueQueue::spawn(store.clone());
         let shared = Arc::new(Shared {
             config,
             clock,
@@ -208,6 +212,7 @@ impl CertificateAuthority {
             statuses,
             certs,
             nonces,
+            issues,
             usage,
         });
         let ca = CertificateAuthority { shared, store, custody, entropy };

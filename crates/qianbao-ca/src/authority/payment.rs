@@ -11,7 +11,7 @@ use crate::order::SignedOrder;
 use crate::record::{CertSerial, CertStatus, CertificateRecord, Fingerprint, UsageEvent, UsageKind};
 use crate::status::VerifiedCert;
 use crate::store::{CaStore, NonceClaim, NonceOutcome};
-use crate::verify::{check_validity, verify_client_chain, verify_device_signature};
+use crate::verify::{check_validity, device_public_key, verify_client_chain, verify_with_key};
 
 impl CertificateAuthority {
     /// Verifies a presented certificate for a payment: webpki chain to our root, validity now, clientAuth
@@ -81,8 +81,8 @@ impl CertificateAuthority {
             return Err(CaError::OrderStale { window_secs: config.order_max_age.as_secs() });
         }
         let msg = order.encode()?;
-        // The presented DER is the cached certificate (same fingerprint): verify with it, no copy.
-        verify_device_signature(der, &msg, &signed.signature).map_err(|_| CaError::OrderSignatureInvalid)?;
+        // The presented DER is the cached certificate (same fingerprint): its key, taken at loading.
+        verify_with_key(&cert.public_key, &msg, &signed.signature).map_err(|_| CaError::OrderSignatureInvalid)?;
         let claim = NonceClaim {
             user: record.user,
             nonce: order.nonce,
@@ -152,7 +152,9 @@ impl CertificateAuthority {
             return Err(CaError::UnknownCertificate);
         }
         self.shared.note_status(serial, record.status, record.not_after, now);
-        let cert = Arc::new(VerifiedCert { record });
+        let public_key = device_public_key(der.as_ref())
+            .ok_or_else(|| CaError::CertificateMalformed("the public key is not EC P-256".into()))?;
+        let cert = Arc::new(VerifiedCert { record, public_key });
         self.shared.certs.put(cert.clone());
         Ok(cert)
     }

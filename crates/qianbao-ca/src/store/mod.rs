@@ -14,10 +14,13 @@ use qianbao_store::{Database, ErrorKind, Migration, StoreError};
 use crate::CaError;
 use crate::keys::KeyHandle;
 use crate::order::OrderNonce;
+pub use plan::{DeviceCert, DeviceCertStatus, DevicePlan, IssueEffects};
+
 use crate::record::{
     CertSerial, CertStatus, CertificateRecord, Fingerprint, RevocationReason, UsageEvent, UsageKind, UsageRecord,
 };
 
+mod plan;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -69,19 +72,25 @@ pub struct AuthorityRow {
 }
 
 /// An issuance to persist atomically: the new certificate, what it supersedes or revokes, and the usage
-/// events. Every superseded certificate must still be active and every revoked one not yet revoked, or
-/// the whole change is refused with a conflict.
+/// events. The store reads the device's certificates in the transaction that writes it and applies
+/// [`NewCertificate::plan`] to them ([`NewCertificate::resolve`]): a refused issuance (another user's
+/// device, an active certificate left, a superseded one no longer active, a revoked one already revoked)
+/// writes nothing.
 #[derive(Debug, Clone)]
 pub struct NewCertificate {
-    /// The new record (status active).
+    /// The new record (status active; its `replaces` is set by [`NewCertificate::resolve`]).
     pub record: CertificateRecord,
-    /// Certificates that become superseded by it (at `record.issued_at`).
+    /// How the device's other certificates are treated.
+    pub plan: DevicePlan,
+    /// Certificates that become superseded by it (at `record.issued_at`): given for
+    /// [`DevicePlan::Given`], found by [`NewCertificate::resolve`] otherwise.
     pub supersede: Vec<CertSerial>,
-    /// Certificates revoked with `revoke_reason` at `record.issued_at`.
+    /// Certificates revoked with `revoke_reason` at `record.issued_at` (as for `supersede`).
     pub revoke: Vec<CertSerial>,
     /// The reason for `revoke`.
     pub revoke_reason: RevocationReason,
-    /// Usage events recorded in the same transaction.
+    /// Usage events recorded in the same transaction ([`NewCertificate::resolve`] appends one per
+    /// superseded or revoked certificate).
     pub events: Vec<UsageEvent>,
 }
 
@@ -162,8 +171,17 @@ pub trait CaStore: Send + Sync {
         retire_issuing: Option<u32>,
     ) -> impl Future<Output = Result<(), CaError>> + Send;
 
-    /// Persists an issuance atomically (see [`NewCertificate`]).
-    fn insert_certificate(&self, new: NewCertificate) -> impl Future<Output = Result<(), CaError>> + Send;
+    /// Persists an issuance atomically (see [`NewCertificate`]); answers what it changed.
+    fn insert_certificate(&self, new: NewCertificate) -> impl Future<Output = Result<IssueEffects, CaError>> + Send;
+
+    /// Persists several issuances in one transaction (group commit), each atomically on its own and in
+    /// order (a later one sees the earlier ones): one that is refused writes nothing and the others still
+    /// commit. Answers one result per issuance, in order, after the commit; `Err` when nothing could be
+    /// committed.
+    fn insert_certificates(
+        &self,
+        news: Vec<NewCertificate>,
+    ) -> impl Future<Output = Result<Vec<Result<IssueEffects, CaError>>, CaError>> + Send;
 
     /// Revokes `serial` unless it is already revoked, recording `event` in the same transaction.
     fn revoke(
@@ -367,6 +385,27 @@ pub(crate) struct CertRow {
     pub replaces: Option<Vec<u8>>,
 }
 
+/// The columns [`device_cert`] reads, for a plan ([`NewCertificate::resolve`]).
+pub(crate) const DEVICE_CERT_COLUMNS: &str = "serial, user_id, status, not_after, issued_at";
+
+/// A [`DeviceCert`] from its stored columns ([`DEVICE_CERT_COLUMNS`]).
+pub(crate) fn device_cert(
+    serial: &[u8],
+    user_id: &[u8],
+    status: &str,
+    not_after: i64,
+    issued_at: i64,
+) -> Result<DeviceCert, StoreError> {
+    use qianbao_store::sql::{id_from_sql, ts_from_sql};
+    Ok(DeviceCert {
+        serial: serial_from_sql(serial)?,
+        user: UserId::from_raw(id_from_sql(user_id)?),
+        status: DeviceCertStatus::from_name(status)?,
+        not_after: ts_from_sql(not_after)?,
+        issued_at: ts_from_sql(issued_at)?,
+    })
+}
+
 fn serial_from_sql(b: &[u8]) -> Result<CertSerial, StoreError> {
     CertSerial::from_der_integer(b).ok_or_else(|| StoreError::corrupt("a stored certificate serial is malformed"))
 }
@@ -561,8 +600,15 @@ impl CaStore for CaDb {
         dispatch!(self, s => s.insert_authorities(rows, retire_issuing))
     }
 
-    async fn insert_certificate(&self, new: NewCertificate) -> Result<(), CaError> {
+    async fn insert_certificate(&self, new: NewCertificate) -> Result<IssueEffects, CaError> {
         dispatch!(self, s => s.insert_certificate(new))
+    }
+
+    async fn insert_certificates(
+        &self,
+        news: Vec<NewCertificate>,
+    ) -> Result<Vec<Result<IssueEffects, CaError>>, CaError> {
+        dispatch!(self, s => s.insert_certificates(news))
     }
 
     async fn revoke(

@@ -10,8 +10,9 @@ use qianbao_store::sql::{ts_from_sql, ts_to_sql};
 use qianbao_store::{ErrorKind, StoreError};
 
 use super::{
-    AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome,
-    RevokeOutcome, STATUS_COLUMNS, UsageRow, conflict, limit_sql, map_conflict, status_from_sql,
+    AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, DEVICE_CERT_COLUMNS, DeviceCert, IssueEffects,
+    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, UsageRow, conflict,
+    device_cert, limit_sql, map_conflict, status_from_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
@@ -108,7 +109,21 @@ async fn usage(db: &PgDb, column: &str, key: Vec<u8>, limit: u32) -> Result<Vec<
     Ok(out)
 }
 
-async fn write_new_certificate(c: &impl GenericClient, new: &NewCertificate) -> Result<(), StoreError> {
+/// The device's certificates, for the plan of an issuance ([`NewCertificate::resolve`]).
+async fn device_certs(c: &impl GenericClient, new: &NewCertificate) -> Result<Vec<DeviceCert>, StoreError> {
+    let rows = c
+        .query(
+            &format!("SELECT {DEVICE_CERT_COLUMNS} FROM ca_certificates WHERE device_id = $1"),
+            &[&new.record.device.to_bytes().as_slice()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| device_cert(r.get::<_, &[u8]>(0), r.get::<_, &[u8]>(1), r.get::<_, &str>(2), r.get(3), r.get(4)))
+        .collect()
+}
+
+/// Writes an issuance whose plan was resolved (see the SQLite backend's `write_resolved`).
+async fn write_resolved(c: &impl GenericClient, new: &NewCertificate) -> Result<(), StoreError> {
     let at = ts_to_sql(new.record.issued_at);
     let by = new.record.serial.to_bytes().to_vec();
     for s in &new.supersede {
@@ -161,7 +176,11 @@ async fn write_new_certificate(c: &impl GenericClient, new: &NewCertificate) -> 
     .await
     .map_err(|e| {
         let e = StoreError::from(e);
-        if e.kind() == ErrorKind::Conflict { conflict("the device already has an active certificate") } else { e }
+        if e.kind() == ErrorKind::Conflict {
+            conflict("the device already has an active certificate, or the serial or fingerprint is taken")
+        } else {
+            e
+        }
     })?;
     insert_usage(c, &new.events).await
 }
@@ -304,13 +323,56 @@ impl CaStore for PgCaStore {
         run.await.map_err(map_conflict)
     }
 
-    async fn insert_certificate(&self, new: NewCertificate) -> Result<(), CaError> {
+    async fn insert_certificate(&self, new: NewCertificate) -> Result<IssueEffects, CaError> {
+        let mut out = self.insert_certificates(vec![new]).await?;
+        out.pop().unwrap_or_else(|| Err(CaError::Misuse("no answer for an issuance".into())))
+    }
+
+    async fn insert_certificates(
+        &self,
+        news: Vec<NewCertificate>,
+    ) -> Result<Vec<Result<IssueEffects, CaError>>, CaError> {
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
+        // In device order, so two batches inserting for the same devices wait on each other in one
+        // direction only (no deadlock on the one-active-per-device index); answers in the caller's order.
+        let mut order: Vec<usize> = (0..news.len()).collect();
+        order.sort_by_key(|&i| (news[i].record.device, i));
+        let mut news: Vec<Option<NewCertificate>> = news.into_iter().map(Some).collect();
         let run = async {
             let mut client = self.db.client().await?;
-            let tx = client.transaction().await?;
-            write_new_certificate(&tx, &new).await?;
+            let mut tx = client.transaction().await?;
+            let mut out: Vec<Option<Result<IssueEffects, CaError>>> = (0..news.len()).map(|_| None).collect();
+            for i in order {
+                let Some(mut new) = news[i].take() else { continue };
+                let existing = device_certs(&tx, &new).await?;
+                let effects = match new.resolve(&existing) {
+                    Ok(effects) => effects,
+                    Err(refused) => {
+                        out[i] = Some(Err(refused));
+                        continue;
+                    }
+                };
+                // A concurrent transaction can still win a race the plan could not see (it had not
+                // committed): its conflict undoes this issuance alone.
+                let sp = tx.savepoint("ca_certificate").await?;
+                match write_resolved(&sp, &new).await {
+                    Ok(()) => {
+                        sp.commit().await?;
+                        out[i] = Some(Ok(effects));
+                    }
+                    Err(e) if e.kind() == ErrorKind::Conflict => {
+                        sp.rollback().await?;
+                        out[i] = Some(Err(map_conflict(e)));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             tx.commit().await?;
-            Ok::<_, StoreError>(())
+            Ok::<_, StoreError>(
+                out.into_iter().map(|r| r.unwrap_or_else(|| Err(CaError::Misuse("unanswered".into())))).collect(),
+            )
         };
         run.await.map_err(map_conflict)
     }

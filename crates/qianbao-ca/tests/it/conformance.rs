@@ -1,6 +1,6 @@
 //! The store conformance suite: the same tests on SQLite and PostgreSQL (`each_backend`).
 
-use qianbao_ca::store::{AuthorityKind, AuthorityRow, NewCertificate, RevokeOutcome};
+use qianbao_ca::store::{AuthorityKind, AuthorityRow, DevicePlan, IssueEffects, NewCertificate, RevokeOutcome};
 use qianbao_ca::{NonceClaim, NonceOutcome};
 use qianbao_store::testing::each_backend;
 
@@ -35,6 +35,7 @@ fn new_cert(record: CertificateRecord) -> NewCertificate {
     let ev = event(UsageKind::Issued, Some(record.serial), Some(record.user), record.issued_at);
     NewCertificate {
         record,
+        plan: DevicePlan::Given,
         supersede: vec![],
         revoke: vec![],
         revoke_reason: RevocationReason::KeyCompromise,
@@ -220,6 +221,125 @@ async fn store_conformance() {
         let for_user2 = store.usage_for_user(user(2), 100).await.unwrap();
         assert_eq!(for_user2.len(), 1); // d issued; its refused order wrote nothing
         assert_eq!(for_user2[0].event.kind, UsageKind::Issued);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_batch_of_issuances_commits_each_alone() {
+    each_backend("ca store insert_certificates", |db| async move {
+        let store = CaDb::open(db).await.unwrap();
+        let t = Timestamp::from_unix_secs(START);
+        let (u, d1, d2, d3) = (user(1), device(1), device(2), device(3));
+        store.insert_certificate(new_cert(record(1, u, d1, t))).await.unwrap();
+        assert!(store.insert_certificates(vec![]).await.unwrap().is_empty());
+
+        // Renewal of 1, a second active certificate for d2 (refused), a supersede of a certificate that
+        // is not active (refused), and a plain issuance for d3: the two refusals are undone alone.
+        let mut renewal = new_cert(record(2, u, d1, t));
+        renewal.supersede = vec![serial(1)];
+        let mut stale = new_cert(record(5, u, device(4), t));
+        stale.supersede = vec![serial(1)];
+        let out = store
+            .insert_certificates(vec![
+                renewal,
+                new_cert(record(3, u, d2, t)),
+                new_cert(record(4, u, d2, t)),
+                stale,
+                new_cert(record(6, u, d3, t)),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 5);
+        assert!(out[0].is_ok() && out[1].is_ok() && out[4].is_ok(), "{out:?}");
+        assert!(matches!(out[2], Err(CaError::Conflict(_))), "{:?}", out[2]);
+        assert!(matches!(out[3], Err(CaError::Conflict(_))), "{:?}", out[3]);
+
+        let s1 = store.certificate(serial(1)).await.unwrap().unwrap();
+        assert!(matches!(s1.status, CertStatus::Superseded { by, .. } if by == serial(2)));
+        for n in [2, 3, 6] {
+            assert_eq!(store.certificate(serial(n)).await.unwrap().unwrap().status, CertStatus::Active);
+        }
+        for n in [4, 5] {
+            assert!(store.certificate(serial(n)).await.unwrap().is_none(), "serial {n} was refused");
+            assert!(store.usage_for_certificate(serial(n), 10).await.unwrap().is_empty());
+        }
+        assert_eq!(store.certificates_for_device(device(4)).await.unwrap(), vec![]);
+        let events = store.usage_for_user(u, 100).await.unwrap();
+        let kinds: Vec<_> = events.iter().map(|e| (e.event.kind, e.event.serial)).collect();
+        // One per committed issuance, and the supersede the renewal made (written by the store).
+        assert_eq!(kinds.len(), 5, "{kinds:?}");
+        assert!(kinds.contains(&(UsageKind::Superseded, Some(serial(1)))), "{kinds:?}");
+    })
+    .await;
+}
+
+fn planned(n: u8, u: UserId, d: DeviceId, at: Timestamp, plan: DevicePlan) -> NewCertificate {
+    let mut new = new_cert(record(n, u, d, at));
+    new.plan = plan;
+    new
+}
+
+#[tokio::test]
+async fn plans_are_decided_from_the_device_rows_in_the_writing_transaction() {
+    each_backend("ca store issuance plans", |db| async move {
+        let store = CaDb::open(db).await.unwrap();
+        let t = Timestamp::from_unix_secs(START);
+        let later = t.saturating_add(400 * DAY); // every certificate issued at t has expired
+        let (u, d) = (user(1), device(1));
+        let issue = |n, at| planned(n, u, d, at, DevicePlan::Issue);
+
+        // Two first issuances for one device in one batch: the second sees the first.
+        let out = store.insert_certificates(vec![issue(1, t), issue(2, t)]).await.unwrap();
+        assert_eq!(out[0].as_ref().unwrap(), &IssueEffects::default());
+        assert!(matches!(out[1], Err(CaError::DeviceHasActiveCertificate(s)) if s == serial(1)), "{:?}", out[1]);
+        assert!(store.certificate(serial(2)).await.unwrap().is_none());
+        // Another user's device, by either plan.
+        for plan in [DevicePlan::Issue, DevicePlan::Reissue] {
+            let other = store.insert_certificate(planned(3, user(2), d, t, plan)).await;
+            assert!(matches!(other, Err(CaError::DeviceBoundToAnotherUser)), "{other:?}");
+        }
+        // Once expired, the active certificate is superseded by a new issuance.
+        let effects = store.insert_certificate(issue(4, later)).await.unwrap();
+        let expiry = t.saturating_add(365 * DAY);
+        assert_eq!(effects.superseded, vec![(serial(1), expiry)]);
+        assert_eq!(effects.replaces, Some(serial(1)));
+        let s4 = store.certificate(serial(4)).await.unwrap().unwrap();
+        assert_eq!(s4.replaces, Some(serial(1)));
+        assert!(matches!(store.certificate(serial(1)).await.unwrap().unwrap().status, CertStatus::Superseded { .. }));
+
+        // Reissue: the unexpired certificate revoked, an expired active one superseded, nothing else touched.
+        let d2 = device(2);
+        store.insert_certificate(planned(5, u, d2, t, DevicePlan::Given)).await.unwrap();
+        let effects = store.insert_certificate(planned(6, u, d, later, DevicePlan::Reissue)).await.unwrap();
+        assert_eq!(effects.revoked, vec![(serial(4), later.saturating_add(365 * DAY))]);
+        assert!(effects.superseded.is_empty(), "{effects:?}");
+        let s4 = store.certificate(serial(4)).await.unwrap().unwrap();
+        assert!(matches!(s4.status, CertStatus::Revoked { reason: RevocationReason::KeyCompromise, .. }));
+        let effects = store.insert_certificate(planned(7, u, d2, later, DevicePlan::Reissue)).await.unwrap();
+        assert_eq!(effects.superseded, vec![(serial(5), expiry)]);
+        assert!(effects.revoked.is_empty());
+        let events = store.usage_for_certificate(serial(4), 10).await.unwrap();
+        assert!(events.iter().any(|e| e.event.kind == UsageKind::Revoked), "{events:?}");
+
+        // A serial already taken: that issuance is refused (alone, or with its whole batch — the caller
+        // then tries each alone), and nothing of it is written.
+        let dup = planned(1, u, device(3), t, DevicePlan::Issue);
+        let fine = planned(8, u, device(4), t, DevicePlan::Issue);
+        match store.insert_certificates(vec![fine.clone(), dup.clone()]).await {
+            Ok(out) => {
+                assert!(out[0].is_ok(), "{:?}", out[0]);
+                assert!(matches!(out[1], Err(CaError::Conflict(_))), "{:?}", out[1]);
+            }
+            Err(e) => {
+                assert!(matches!(e, CaError::Conflict(_)), "{e:?}");
+                assert!(store.certificate(serial(8)).await.unwrap().is_none());
+                store.insert_certificate(fine).await.unwrap();
+            }
+        }
+        assert!(matches!(store.insert_certificate(dup).await, Err(CaError::Conflict(_))));
+        assert!(store.certificates_for_device(device(3)).await.unwrap().is_empty());
+        assert_eq!(store.certificate(serial(8)).await.unwrap().unwrap().device, device(4));
     })
     .await;
 }

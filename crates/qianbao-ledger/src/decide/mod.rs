@@ -5,6 +5,7 @@ mod single;
 
 use qianbao_core::{Timestamp, TransferId};
 
+use crate::index::hash_u128;
 use crate::state::{ExpiryKey, IdEntry, PendingInfo};
 use crate::{
     Account, AccountBalance, AccountUpdate, Changes, CreateTransferResult, FailedTransfer, LedgerError, LedgerState,
@@ -28,6 +29,11 @@ pub(crate) struct Scratch {
     pub(crate) limits_touched: Vec<u32>,
     /// The debit and credit account slots of the current chunk's requests (`NOT_FOUND` if unknown).
     pub(crate) slots: Vec<(u32, u32)>,
+    /// The hashes of the debit account, credit account and transfer ids of the current chunk's requests.
+    pub(crate) hashes: Vec<[u64; 3]>,
+    /// The posts and voids of the current chunk whose pending transfer was found: its id, its candidate
+    /// position in `transfers` and the hashes of its debit and credit account ids (zero until known).
+    pub(crate) resolving: Vec<(TransferId, u32, [u64; 2])>,
 }
 
 /// A placeholder (overwritten before anyone reads it).
@@ -109,6 +115,7 @@ impl LedgerState {
                 self.prefetch(&batch[i..batch.len().min(i + CHUNK)]);
             }
             let slots = self.scratch.slots[i % CHUNK];
+            let id_hash = self.scratch.hashes[i % CHUNK][2];
             let ts = offset(base, i);
             let linked = t.flags.contains(TransferFlags::LINKED);
             let result = if i >= open_from {
@@ -124,7 +131,7 @@ impl LedgerState {
                 if chain_failed {
                     CreateTransferResult::LinkedEventFailed
                 } else {
-                    let r = self.create_transfer(t, slots, ts, chain.is_some(), &mut out.changes);
+                    let r = self.create_transfer(t, slots, id_hash, ts, chain.is_some(), &mut out.changes);
                     if !r.is_ok() {
                         if let Some(mark) = &chain {
                             self.rollback(mark, &mut out.changes);
@@ -150,37 +157,75 @@ impl LedgerState {
     }
 
     /// Resolves the account slots of a chunk of requests and pulls into cache what deciding them reads:
-    /// the accounts and the id map entries of the transfer and pending ids.
+    /// the accounts and the id index entries of the transfer and pending ids. Each stage's loads are
+    /// independent of each other, so the processor overlaps their cache misses; each stage finds in
+    /// cache what the stage before it loaded.
     fn prefetch(&mut self, chunk: &[NewTransfer]) {
-        self.scratch.slots.clear();
-        // Candidates by fingerprint: this loop reads only the index, the next one the accounts.
+        let mut sink = 0u64;
+        // Stage 1: hash every id, then read the index lines where the look-ups start. The reading loop
+        // is kept tiny so that the processor has many of its cache (and TLB) misses in flight at once.
+        self.scratch.hashes.clear();
         for t in chunk {
-            let dr = self.account_index.candidate(t.debit_account_id).unwrap_or(NOT_FOUND);
-            let cr = self.account_index.candidate(t.credit_account_id).unwrap_or(NOT_FOUND);
+            self.scratch.hashes.push([
+                hash_u128(t.debit_account_id.as_u128()),
+                hash_u128(t.credit_account_id.as_u128()),
+                hash_u128(t.id.as_u128()),
+            ]);
+        }
+        for h in &self.scratch.hashes {
+            sink ^= self.account_index.touch(h[0]) ^ self.account_index.touch(h[1]) ^ self.ids.touch(h[2]);
+        }
+        for t in chunk.iter().filter(|t| t.pending_id.as_u128() != 0) {
+            sink ^= self.ids.touch(hash_u128(t.pending_id.as_u128()));
+        }
+        // Stage 2: candidate slots by fingerprint, then the slots' first two lines (bookkeeping and id,
+        // then counters and flags).
+        self.scratch.slots.clear();
+        for (t, hashes) in chunk.iter().zip(&self.scratch.hashes) {
+            let dr = self.account_index.candidate(t.debit_account_id, hashes[0]).unwrap_or(NOT_FOUND);
+            let cr = self.account_index.candidate(t.credit_account_id, hashes[1]).unwrap_or(NOT_FOUND);
             self.scratch.slots.push((dr, cr));
         }
-        let mut sink = 0u64;
-        for (i, t) in chunk.iter().enumerate() {
-            // Confirm each candidate by its id (a fingerprint can match by chance).
-            let (dr, cr) = self.scratch.slots[i];
-            let (dr, cr) = (&self.confirm(dr, t.debit_account_id), &self.confirm(cr, t.credit_account_id));
-            self.scratch.slots[i] = (*dr, *cr);
-            for slot in [*dr, *cr] {
+        for &(dr, cr) in &self.scratch.slots {
+            for slot in [dr, cr] {
                 if let Some(s) = self.accounts.get(slot as usize) {
-                    // The first two lines of the slot: bookkeeping and id, then counters and flags.
-                    sink ^= u64::from(s.epoch) ^ u64::from(s.account.flags.bits());
+                    sink ^= (s.account.id.as_u128() as u64) ^ u64::from(s.account.flags.bits());
                 }
             }
-            sink ^= u64::from(self.id_entry(t.id).is_some());
-            if t.pending_id.as_u128() != 0
-                && let Some(IdEntry::Transfer(p)) = self.id_entry(t.pending_id)
-            {
-                // A post or void reads the pending transfer, its state and its accounts.
+        }
+        // Stage 3: confirm each candidate by its id (a fingerprint can match by chance).
+        for (i, t) in chunk.iter().enumerate() {
+            let (dr, cr) = self.scratch.slots[i];
+            self.scratch.slots[i] = (self.confirm(dr, t.debit_account_id), self.confirm(cr, t.credit_account_id));
+        }
+        // Stages 4 to 6 pull in what posts and voids read: the pending transfer with its state, then the
+        // index lines of its accounts, then the accounts. Each is a tight loop of independent loads.
+        self.scratch.resolving.clear();
+        for t in chunk.iter().filter(|t| t.pending_id.as_u128() != 0) {
+            let raw = t.pending_id.as_u128();
+            if let Some(IdEntry::Transfer(p)) = self.ids.candidate(hash_u128(raw), raw) {
                 let pending = &self.transfers[p as usize];
-                sink ^= self.pending[p as usize].map_or(0, |i| u64::from(i.limit_slots));
-                for id in [pending.debit_account_id, pending.credit_account_id] {
-                    if let Some(s) = self.slot(id) {
-                        sink ^= self.accounts[s as usize].account.credits_posted as u64;
+                sink ^=
+                    (pending.id.as_u128() as u64) ^ self.pending[p as usize].map_or(0, |i| u64::from(i.limit_slots));
+                self.scratch.resolving.push((t.pending_id, p, [0; 2]));
+            }
+        }
+        for (id, p, hashes) in &mut self.scratch.resolving {
+            let pending = &self.transfers[*p as usize];
+            if pending.id == *id {
+                *hashes =
+                    [hash_u128(pending.debit_account_id.as_u128()), hash_u128(pending.credit_account_id.as_u128())];
+                sink ^= self.account_index.touch(hashes[0]) ^ self.account_index.touch(hashes[1]);
+            }
+        }
+        for (id, p, hashes) in &self.scratch.resolving {
+            let pending = &self.transfers[*p as usize];
+            if pending.id == *id {
+                for (account, hash) in [pending.debit_account_id, pending.credit_account_id].into_iter().zip(hashes) {
+                    if let Some(s) =
+                        self.account_index.candidate(account, *hash).and_then(|s| self.accounts.get(s as usize))
+                    {
+                        sink ^= (s.account.id.as_u128() as u64) ^ u64::from(s.account.flags.bits());
                     }
                 }
             }
@@ -330,7 +375,8 @@ impl LedgerState {
             }
             Undo::TransferPushed => {
                 if let Some(t) = self.transfers.last() {
-                    self.ids.remove(t.id, IdEntry::Transfer(self.transfers.len() as u32 - 1));
+                    let entry = IdEntry::Transfer(self.transfers.len() as u32 - 1);
+                    self.ids.remove(t.id, entry, &self.transfers, &self.failed);
                     self.transfers.pop();
                     self.pending.pop();
                 }

@@ -24,16 +24,18 @@ struct NewPlan {
 
 impl LedgerState {
     /// Decides one transfer at timestamp `ts`; `undo` logs every change for a chain rollback.
-    /// `slots` are the debit and credit account slots of the request (or `NOT_FOUND`).
+    /// `slots` are the debit and credit account slots of the request (or `NOT_FOUND`), `id_hash` the
+    /// hash of its id.
     pub(super) fn create_transfer(
         &mut self,
         t: &NewTransfer,
         slots: (u32, u32),
+        id_hash: u64,
         ts: Timestamp,
         undo: bool,
         out: &mut Changes,
     ) -> R {
-        match self.try_create_transfer(t, slots, ts, undo, out) {
+        match self.try_create_transfer(t, slots, id_hash, ts, undo, out) {
             Ok(()) => R::Ok,
             Err(r) => r,
         }
@@ -43,6 +45,7 @@ impl LedgerState {
         &mut self,
         t: &NewTransfer,
         slots: (u32, u32),
+        id_hash: u64,
         ts: Timestamp,
         undo: bool,
         out: &mut Changes,
@@ -51,7 +54,7 @@ impl LedgerState {
             return Err(R::ReservedFlag);
         }
         check_id(t.id.as_u128(), R::IdMustNotBeZero, R::IdMustNotBeIntMax)?;
-        match self.id_entry(t.id) {
+        match self.ids.get_hashed(t.id, id_hash, &self.transfers, &self.failed) {
             Some(IdEntry::Transfer(i)) => return Err(self.exists(t, i)),
             Some(IdEntry::Failed(_)) => return Err(R::IdAlreadyFailed),
             None => {}

@@ -125,3 +125,39 @@ fn loading_refuses_contradictions() {
         Err(LedgerError::InvalidLimit { .. })
     ));
 }
+
+/// Committing capacity up front leaves nothing behind: the ledger starts empty and decides exactly as
+/// one grown on demand, also past the capacity it was given.
+#[test]
+fn a_ledger_with_capacity_starts_empty_and_decides_the_same() {
+    let mut sized = LedgerState::with_capacity(LedgerConfig::default(), 3, 2);
+    assert_eq!(sized.accounts().count(), 0);
+    assert!(sized.transfers().is_empty());
+    assert_eq!(sized.transfer(tid(0)), None);
+    let accounts = [wallet(1, AF::NONE), wallet(2, AF::DEBITS_MUST_NOT_EXCEED_CREDITS), wallet(3, AF::NONE)];
+    let mut grown = ledger(&accounts);
+    assert!(sized.create_accounts(&accounts, NOW).unwrap().results.iter().all(|r| r.is_ok()));
+    let batch = [pay(1, 1, 2, 50), hold(2, 2, 3, 20, 60), pay(3, 2, 3, 100), NewTransfer::post(tid(4), tid(2), 5)];
+    assert_eq!(sized.create_transfers(&batch, secs(1)).unwrap(), grown.create_transfers(&batch, secs(1)).unwrap());
+    assert_eq!(books(&sized), books(&grown));
+    assert_eq!(sized.transfers().len(), 3, "the refused payment is not recorded");
+}
+
+/// `clone_from` into a ledger with other contents gives the same ledger as `clone`: same books, same
+/// decisions after.
+#[test]
+fn clone_from_copies_the_whole_ledger() {
+    let source = store();
+    let mut target = LedgerState::with_capacity(LedgerConfig::default(), 8, 16);
+    target.create_accounts(&[wallet(7, AF::NONE), wallet(8, AF::NONE)], NOW).unwrap();
+    run(&mut target, &[pay(50, 7, 8, 9)], secs(1));
+    target.clone_from(&source);
+    let mut cloned = source.clone();
+    assert_eq!(books(&target), books(&source));
+    assert_eq!(target.last_timestamp(), source.last_timestamp());
+    assert_eq!(target.account(aid(7)), None);
+    assert_eq!(target.failed_transfer(tid(3)), source.failed_transfer(tid(3)));
+    let batch = [pay(50, 1, 2, 9), NewTransfer::post(tid(51), tid(2), 100), pay(4, 3, 1, 5), pay(52, 7, 8, 1)];
+    assert_eq!(target.create_transfers(&batch, secs(2)).unwrap(), cloned.create_transfers(&batch, secs(2)).unwrap());
+    assert_eq!(books(&target), books(&cloned));
+}

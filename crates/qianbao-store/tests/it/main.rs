@@ -162,3 +162,38 @@ async fn a_failing_job_rolls_back_only_itself() {
     assert_eq!(panicked.kind(), ErrorKind::Other);
     insert(&db, [3; 16], "still works").await.unwrap();
 }
+
+/// A shared lock excludes every other holder — through another pool too, as another service instance
+/// would — until it is released, or until its holder is dropped (a cancelled task).
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_lock_excludes_other_instances_until_released_or_dropped() {
+    use std::time::Duration;
+    let Some(t) = qianbao_store::testing::postgres("shared lock").await else { return };
+    let url = qianbao_store::testing::postgres_url().expect("the URL of the test database");
+    let one = t.db.as_postgres().expect("postgres").clone();
+    let two = qianbao_store::PgDb::connect(&url, qianbao_store::PgOptions::default()).await.unwrap();
+    let key = 0x5eed_0000_0000_0001_i64 ^ i64::from(std::process::id());
+
+    let held = one.lock(key).await.unwrap();
+    let waiting = tokio::time::timeout(Duration::from_millis(300), two.lock(key)).await;
+    assert!(waiting.is_err(), "another instance waits while the lock is held");
+    held.release().await.unwrap();
+    let second = tokio::time::timeout(Duration::from_secs(10), two.lock(key)).await.expect("free once released");
+    let second = second.unwrap();
+    // Another key is independent.
+    one.lock(key + 1).await.unwrap().release().await.unwrap();
+
+    // Dropped without release (a cancelled task): the lock is not left held by a pooled connection.
+    drop(second);
+    let third = tokio::time::timeout(Duration::from_secs(10), one.lock(key)).await.expect("free once dropped");
+    third.unwrap().release().await.unwrap();
+    // A wait that is cancelled leaves nothing behind either.
+    let held = one.lock(key).await.unwrap();
+    assert!(tokio::time::timeout(Duration::from_millis(100), two.lock(key)).await.is_err());
+    held.release().await.unwrap();
+    let again =
+        tokio::time::timeout(Duration::from_secs(10), two.lock(key)).await.expect("free after a cancelled wait");
+    again.unwrap().release().await.unwrap();
+    t.cleanup().await;
+}

@@ -56,11 +56,13 @@ impl MerchantDesk {
         let verified = w.inner.tokens.verify_paycode(code).await?;
         let user = w.require_payer(verified.user, false).await?;
         w.ensure_wallet(&user).await?;
-        let _guard = w.inner.locks.lock(user.id).await;
-        w.check_daily_cap(user.id, AuthStrength::SingleFactor, amount).await?;
         let request =
             MerchantPayment { payer: user.id, merchant_account, amount, order_ref, device: Some(verified.device), key };
-        Ok(w.inner.payments.pay_merchant(request).await?)
+        let pay = async {
+            w.check_daily_cap(user.id, AuthStrength::SingleFactor, amount).await?;
+            Ok(w.inner.payments.pay_merchant(request).await?)
+        };
+        w.inner.locks.run(user.id, pay).await
     }
 
     /// Refunds (part of) a completed payment to this merchant; refunds never exceed what was paid.

@@ -5,7 +5,7 @@
 //!
 //! Every debit runs the same steps ([`Wallet::debit`]): the payer's status, their wallet opened with
 //! their class's limits, the authorization checked (password, certificate-signed order, transaction
-//! token), the day's payments counted under a per-user lock, the token consumed last, then the
+//! token), the day's payments counted under the user's lock (shared by service instances on PostgreSQL), the token consumed last, then the
 //! payments layer; a failed payment gives the token's use back.
 
 use std::fmt;
@@ -25,6 +25,7 @@ use crate::{Caller, WALLET_CURRENCY, Wallet, WalletError};
 
 pub(crate) mod bank;
 pub(crate) mod errors;
+pub(crate) mod locks;
 pub(crate) mod merchant;
 pub(crate) mod ops;
 pub(crate) mod packets;
@@ -95,25 +96,6 @@ impl Authorization {
 
     fn is_empty(&self) -> bool {
         self.password.is_none() && self.token.is_none() && self.signed.is_none()
-    }
-}
-
-/// A few async mutexes users are spread over by id: a user's debits are decided one at a time in this
-/// process, so the day's total read before a payment is still the total when it posts.
-pub(crate) struct UserLocks {
-    stripes: Vec<tokio::sync::Mutex<()>>,
-}
-
-impl UserLocks {
-    const STRIPES: usize = 64;
-
-    pub(crate) fn new() -> Self {
-        UserLocks { stripes: (0..Self::STRIPES).map(|_| tokio::sync::Mutex::new(())).collect() }
-    }
-
-    pub(crate) async fn lock(&self, user: UserId) -> tokio::sync::MutexGuard<'_, ()> {
-        let n = (user.as_u128() % Self::STRIPES as u128) as usize;
-        self.stripes[n].lock().await
     }
 }
 
@@ -204,28 +186,30 @@ impl Wallet {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, PaymentError>>,
     {
-        let _guard = self.inner.locks.lock(a.user()).await;
-        if self.already_made(target.payment).await? {
-            // The same request, sent again while the first was deciding (a client retrying at once):
-            // the payments layer answers it; it is neither authorized nor counted a second time.
-            return Ok(pay().await?);
-        }
-        let granted = self.authorize(a, caller, auth, target).await?;
-        if target.capped {
-            self.check_daily_cap(a.user(), granted.strength, target.amount).await?;
-        }
-        let token = self.consume_token(a, caller, auth, target).await?;
-        match pay().await {
-            Ok(t) => Ok(t),
-            Err(e) => {
-                // Only a refusal is sure to have moved nothing; after a failure the payment may still
-                // complete (a retry or recovery finishes it), so its token use stays counted.
-                if let Some(payment) = token.filter(|_| errors::is_rejection(&e)) {
-                    self.release_token(payment).await;
-                }
-                Err(e.into())
+        let locked = async {
+            if self.already_made(target.payment).await? {
+                // The same request, sent again while the first was deciding (a client retrying at once):
+                // the payments layer answers it; it is neither authorized nor counted a second time.
+                return Ok(pay().await?);
             }
-        }
+            let granted = self.authorize(a, caller, auth, target).await?;
+            if target.capped {
+                self.check_daily_cap(a.user(), granted.strength, target.amount).await?;
+            }
+            let token = self.consume_token(a, caller, auth, target).await?;
+            match pay().await {
+                Ok(t) => Ok(t),
+                Err(e) => {
+                    // Only a refusal is sure to have moved nothing; after a failure the payment may still
+                    // complete (a retry or recovery finishes it), so its token use stays counted.
+                    if let Some(payment) = token.filter(|_| errors::is_rejection(&e)) {
+                        self.release_token(payment).await;
+                    }
+                    Err(e.into())
+                }
+            }
+        };
+        self.inner.locks.run(a.user(), locked).await
     }
 
     /// Whether the payment or red packet with id `id` exists (ids of both derive from the payer and

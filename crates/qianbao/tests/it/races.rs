@@ -1,6 +1,7 @@
-//! Two findings of the simulation, each as a plain test: one request sent twice at once near the day
-//! cap is one payment, both answered; a held payment whose release was refused while its payer's wallet
-//! was frozen can be released once the wallet is unfrozen.
+//! Requests that race: one request sent twice at once near the day cap is one payment, both answered;
+//! two service instances on one PostgreSQL database paying for one user at once never exceed the day
+//! cap together; a held payment whose release was refused while its payer's wallet was frozen can be
+//! released once the wallet is unfrozen. (The first and last were found by the simulation.)
 
 use qianbao::qianbao_ledger::payments::{CaseAction, PaymentState};
 use qianbao::qianbao_ledger::risk::{RiskAction, RiskCheck, RiskConfig, RiskRule};
@@ -42,6 +43,49 @@ async fn one_request_sent_twice_at_once_near_the_cap_is_one_payment() {
         }
     })
     .await;
+}
+
+/// Two `Wallet`s on one PostgreSQL schema, each with its own connection pool, stand for two service
+/// instances: the day cap holds across them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_paying_at_once_stay_within_the_day_cap() {
+    let Some(t) = qianbao_store::testing::postgres("two instances and the day cap").await else { return };
+    let schema = t.db.as_postgres().and_then(|pg| pg.schema()).expect("a test schema").to_string();
+    let url = qianbao_store::testing::postgres_url().expect("the URL the schema came from");
+    let mut config = test_config();
+    config.policy.daily_cap_single_factor_minor = 30_000;
+    config.tokens.access_ttl_secs = 30 * 86_400;
+    let one = Env::with(t.db.clone(), config.clone()).await;
+    let (_, s, _) = one.funded("5000.00").await;
+    let (_, shop) = one.merchant(9).await;
+    let options = qianbao_store::PgOptions::with_schema(schema);
+    let other_db = Database::Postgres(qianbao_store::PgDb::connect(&url, options).await.unwrap());
+    let two = Env::with(other_db, config).await;
+    let me = s.caller();
+    for round in 0..8 {
+        two.clock.set(one.now());
+        // 200.00 each of a 300.00 cap, one through each instance: only one may be paid.
+        let req = |n: u32| PayMerchant {
+            merchant_account: shop,
+            amount: cny("200.00"),
+            order_ref: None,
+            key: key(&format!("round-{round}-{n}")),
+        };
+        let before = one.balance(&me).await;
+        let (w1, w2, c1, c2, r1, r2) = (one.wallet.clone(), two.wallet.clone(), me.clone(), me.clone(), req(1), req(2));
+        let a = tokio::spawn(async move { w1.pay_merchant(&c1, r1, &by_password()).await });
+        let b = tokio::spawn(async move { w2.pay_merchant(&c2, r2, &by_password()).await });
+        let results = [a.await.unwrap(), b.await.unwrap()];
+        let paid = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(paid, 1, "round {round}: exactly one of the two is within the cap: {results:?}");
+        for r in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(matches!(r, WalletError::DailyCapReached { .. }), "round {round}: {r}");
+        }
+        assert_eq!(one.balance(&me).await, before.checked_sub(cny("200.00")).unwrap(), "round {round}");
+        one.advance(86_400);
+    }
+    drop((one, two));
+    t.cleanup().await;
 }
 
 #[tokio::test]
