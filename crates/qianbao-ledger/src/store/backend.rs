@@ -20,7 +20,18 @@ pub(crate) struct Backend {
     shared: Arc<Shared>,
     #[cfg(feature = "sqlite")]
     cache: Option<Cache>,
+    /// SQLite: groups committed since the last background checkpoint started.
+    #[cfg(feature = "sqlite")]
+    since_checkpoint: u32,
+    /// SQLite: a background checkpoint is running.
+    #[cfg(feature = "sqlite")]
+    checkpointing: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// SQLite: a background checkpoint starts every this many groups (the writer's own automatic
+/// checkpoint is only a backstop, see `sqlite::WAL_BACKSTOP_PAGES`).
+#[cfg(feature = "sqlite")]
+const CHECKPOINT_EVERY: u32 = 8;
 
 fn unsupported() -> LedgerError {
     LedgerError::Store(StoreError::new(ErrorKind::Other, "this database backend is not supported by the ledger"))
@@ -32,6 +43,10 @@ impl Backend {
             shared,
             #[cfg(feature = "sqlite")]
             cache: None,
+            #[cfg(feature = "sqlite")]
+            since_checkpoint: 0,
+            #[cfg(feature = "sqlite")]
+            checkpointing: Arc::default(),
         }
     }
 
@@ -57,6 +72,10 @@ impl Backend {
                     .await?;
                 self.cache = cache;
                 self.publish(published);
+                self.since_checkpoint += 1;
+                if self.since_checkpoint >= CHECKPOINT_EVERY && db.path().is_some() {
+                    self.checkpoint(db.clone());
+                }
                 Ok(answers)
             }
             #[cfg(feature = "postgres")]
@@ -64,6 +83,28 @@ impl Backend {
             #[allow(unreachable_patterns)]
             _ => Err(unsupported()),
         }
+    }
+
+    /// Copies committed WAL frames into the database file on a reader connection, off the writer
+    /// thread, so the writer does not stall on it. A commit is durable once its WAL frames are synced
+    /// (`synchronous=FULL`); a checkpoint only moves committed pages, so it changes nothing of that.
+    /// At most one runs at a time; a failure is logged and the next one retries.
+    #[cfg(feature = "sqlite")]
+    fn checkpoint(&mut self, db: qianbao_store::SqliteDb) {
+        use std::sync::atomic::Ordering;
+        if self.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.since_checkpoint = 0;
+        let busy = self.checkpointing.clone();
+        tokio::spawn(async move {
+            let done =
+                db.read(|conn| Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0))?)).await;
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "a background checkpoint of the ledger failed");
+            }
+            busy.store(false, Ordering::Release);
+        });
     }
 
     #[cfg(feature = "sqlite")]
@@ -74,6 +115,10 @@ impl Backend {
         }
         tail.merged_ts = p.merged_ts;
         tail.ids.extend(p.ids);
+        if p.accounts_reset {
+            tail.accounts.clear();
+        }
+        tail.accounts.extend(p.accounts.into_iter().map(|a| (a.id, a)));
     }
 }
 
@@ -81,17 +126,26 @@ impl Backend {
 pub(crate) async fn lookup_accounts(shared: &Shared, ids: Vec<AccountId>) -> Result<Vec<Account>, LedgerError> {
     match &shared.db {
         #[cfg(feature = "sqlite")]
-        Database::Sqlite(db) => Ok(db
-            .read(move |conn| {
-                let mut out = Vec::with_capacity(ids.len());
-                for id in ids {
-                    if let Some((a, _)) = sqlite::read_account(conn, id)? {
-                        out.push(a);
+        Database::Sqlite(db) => {
+            // An account in the overlay has its latest state there (its row is older): see `account_log.rs`.
+            let known: Vec<(AccountId, Option<Account>)> = {
+                let tail = shared.tail.read().unwrap_or_else(|e| e.into_inner());
+                ids.iter().map(|id| (*id, tail.accounts.get(id).copied())).collect()
+            };
+            Ok(db
+                .read(move |conn| {
+                    let mut out = Vec::with_capacity(known.len());
+                    for (id, known) in known {
+                        if let Some(a) = known {
+                            out.push(a);
+                        } else if let Some((a, _)) = sqlite::read_account(conn, id)? {
+                            out.push(a);
+                        }
                     }
-                }
-                Ok(out)
-            })
-            .await?),
+                    Ok(out)
+                })
+                .await?)
+        }
         #[cfg(feature = "postgres")]
         Database::Postgres(pg) => super::postgres::lookup_accounts(pg, &ids).await,
         #[allow(unreachable_patterns)]
@@ -122,12 +176,12 @@ pub(crate) async fn lookup_transfers(shared: &Shared, ids: Vec<TransferId>) -> R
 fn sqlite_transfers(conn: &Connection, keys: &[(TransferId, Option<i64>)]) -> Result<Vec<Transfer>, StoreError> {
     let mut by_ts =
         conn.prepare_cached(&format!("SELECT {} FROM ledger_transfers WHERE ts = ?1", sqlite::TRANSFER_COLS))?;
-    let mut ts_of = conn.prepare_cached("SELECT ts FROM ledger_transfer_ids WHERE id = ?1")?;
+    let runs = super::runs::runs(conn)?;
     let mut out = Vec::with_capacity(keys.len());
     for (id, known) in keys {
         let at = match known {
             Some(ts) => Some(*ts),
-            None => ts_of.query_row([id.to_bytes()], |r| r.get::<_, i64>(0)).optional()?,
+            None => super::runs::ts_by_id(conn, &runs, *id)?,
         };
         let Some(at) = at else { continue };
         if let Some(t) = by_ts.query_row([at], |r| sqlite::transfer_row(r, 0)).optional()? {

@@ -37,7 +37,47 @@ pub(crate) fn small<T: TryFrom<i64>>(v: i64, what: &str) -> Result<T, StoreError
     T::try_from(v).map_err(|_| StoreError::corrupt(format!("{what} {v} is out of range")))
 }
 
-/// The columns of a `ledger_transfers` row, in table order.
+/// The length of a transfer's body on SQLite: the journal's canonical bytes of the transfer without
+/// its timestamp (the row's key).
+pub(crate) const TRANSFER_BODY: usize = 120;
+
+/// A transfer's body on SQLite.
+pub(crate) fn transfer_body(t: &Transfer) -> [u8; TRANSFER_BODY] {
+    let mut b = [0u8; TRANSFER_BODY];
+    b.copy_from_slice(&super::journal::transfer_bytes(t)[..TRANSFER_BODY]);
+    b
+}
+
+fn be<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&b[at..at + N]);
+    out
+}
+
+/// The transfer of a SQLite row: its timestamp and body.
+pub(crate) fn transfer_of_body(ts: i64, b: &[u8]) -> Result<Transfer, StoreError> {
+    if b.len() != TRANSFER_BODY {
+        return Err(StoreError::corrupt(format!("a transfer body is {TRANSFER_BODY} bytes, found {}", b.len())));
+    }
+    Ok(Transfer {
+        id: TransferId::from_u128(u128::from_be_bytes(be(b, 0))),
+        debit_account_id: AccountId::from_u128(u128::from_be_bytes(be(b, 16))),
+        credit_account_id: AccountId::from_u128(u128::from_be_bytes(be(b, 32))),
+        amount: u128::from_be_bytes(be(b, 48)),
+        pending_id: TransferId::from_u128(u128::from_be_bytes(be(b, 64))),
+        user_data_128: u128::from_be_bytes(be(b, 80)),
+        user_data_64: u64::from_be_bytes(be(b, 96)),
+        user_data_32: u32::from_be_bytes(be(b, 104)),
+        timeout_secs: u32::from_be_bytes(be(b, 108)),
+        ledger: Ledger::from_u32(u32::from_be_bytes(be(b, 112))),
+        code: TransferCode::from_u16(u16::from_be_bytes(be(b, 116))),
+        flags: TransferFlags::from_bits_retain(u16::from_be_bytes(be(b, 118))),
+        timestamp: ts_of(ts)?,
+    })
+}
+
+/// The columns of a PostgreSQL `ledger_transfers` row, in table order.
+#[cfg(feature = "postgres")]
 pub(crate) struct TransferCols<'a> {
     pub ts: i64,
     pub id: &'a [u8],
@@ -54,6 +94,7 @@ pub(crate) struct TransferCols<'a> {
     pub flags: i64,
 }
 
+#[cfg(feature = "postgres")]
 impl TransferCols<'_> {
     pub(crate) fn decode(&self) -> Result<Transfer, StoreError> {
         Ok(Transfer {

@@ -67,13 +67,8 @@ impl Decided {
 
 /// What the view still needs before it can decide `ops` at `now`.
 pub(crate) fn needs(view: &LedgerState, ops: &[Op], now: Timestamp) -> Needs {
-    let transfers: Vec<NewTransfer> = ops
-        .iter()
-        .filter_map(|o| if let Op::Transfers(t) = o { Some(t.as_slice()) } else { None })
-        .flatten()
-        .copied()
-        .collect();
-    let mut parts = vec![view.needs_for_transfers(&transfers)];
+    // Each request's needs, then their union (a transfer's needs do not depend on the others').
+    let mut parts = Vec::with_capacity(ops.len());
     for op in ops {
         match op {
             Op::Accounts(a) => parts.push(view.needs_for_accounts(a)),
@@ -82,8 +77,11 @@ pub(crate) fn needs(view: &LedgerState, ops: &[Op], now: Timestamp) -> Needs {
                 parts.push(view.needs_for_accounts(&probe));
             }
             Op::Expire => parts.push(view.needs_for_expiry(now)),
-            Op::Transfers(_) => {}
+            Op::Transfers(t) => parts.push(view.needs_for_transfers(t)),
         }
+    }
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or_default();
     }
     let (mut accounts, mut ids) = (FxHashSet::default(), FxHashSet::default());
     let mut out = Needs::default();

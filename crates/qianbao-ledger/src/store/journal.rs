@@ -104,7 +104,9 @@ pub(crate) struct Link<'a> {
     pub events: &'a [u8],
 }
 
-fn transfer_bytes(t: &Transfer) -> [u8; 128] {
+/// A transfer's canonical bytes: its SQLite row body ([`super::codec::TRANSFER_BODY`] bytes), then its
+/// timestamp.
+pub(crate) fn transfer_bytes(t: &Transfer) -> [u8; 128] {
     let mut b = [0u8; 128];
     b[0..16].copy_from_slice(&t.id.to_bytes());
     b[16..32].copy_from_slice(&t.debit_account_id.to_bytes());

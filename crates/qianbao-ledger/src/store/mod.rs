@@ -5,6 +5,8 @@
 //! committed group is a link of the SHA-256 journal chain ([`DurableLedger::verify_journal`]).
 //! See ARCHITECTURE.md (the ledger section) for the tables and the write path of each backend.
 
+#[cfg(feature = "sqlite")]
+mod account_log;
 mod backend;
 mod codec;
 mod filter;
@@ -17,6 +19,8 @@ mod postgres;
 mod postgres_read;
 mod query;
 mod reads;
+#[cfg(feature = "sqlite")]
+mod runs;
 mod schema;
 mod service;
 #[cfg(feature = "sqlite")]

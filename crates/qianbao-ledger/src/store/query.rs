@@ -104,8 +104,10 @@ pub struct SpendingReport {
 }
 
 /// The SQL of an account's transfers: the unmerged tail, then the look-up table up to `merged_ts`.
-pub(crate) const TAIL_SQL: &str = "SELECT {cols} FROM ledger_transfers t WHERE t.ts > $1 AND t.ts >= $2 AND t.ts < $3
-    AND ((t.dr = $4 AND $5 <> 2) OR (t.cr = $4 AND $5 <> 1)) AND ($6 < 0 OR t.code = $6) ORDER BY t.ts DESC LIMIT $7";
+/// (SQLite: the account, direction and code are matched on the decoded rows.)
+pub(crate) const TAIL_SQL: &str =
+    "SELECT {cols} FROM ledger_transfers t WHERE t.ts > $1 AND t.ts >= $2 AND t.ts < $3 ORDER BY t.ts DESC";
+#[cfg(feature = "postgres")]
 pub(crate) const MERGED_SQL: &str =
     "SELECT {cols} FROM ledger_account_transfers x JOIN ledger_transfers t ON t.ts = x.ts
     WHERE x.account = $1 AND x.ts >= $2 AND x.ts < $3 AND x.ts <= $4 AND ($5 = 0 OR x.dir = $5)

@@ -5,9 +5,18 @@
 //! - `ledger_accounts`: accounts with their four counters (`u128` as 16-byte big-endian blobs).
 //! - `ledger_limits`: debit limits with their usage, by account and slot.
 //! - `ledger_transfers`: transfers keyed by their timestamp (unique, increasing): appended in order.
+//!   On SQLite (migration 4) a row is the timestamp and one 120-byte `body` (`codec::transfer_body`:
+//!   the journal's canonical bytes of the transfer without its timestamp); PostgreSQL keeps columns.
 //! - `ledger_transfer_ids` (id → timestamp) and `ledger_account_transfers` (account, timestamp, code,
-//!   direction): the look-up tables. PostgreSQL fills them with every batch; SQLite merges them in
-//!   bulk, sorted, every few batches (transfers after `merged_ts` are the *tail*, held in memory).
+//!   direction): PostgreSQL's look-up tables, filled with every batch.
+//! - SQLite (migration 2) replaces them by immutable runs: transfers after `merged_ts` are the
+//!   *tail*, held in memory; every few batches the tail is merged as one run (`ledger_runs`: its
+//!   timestamp range) of sorted chunk blobs, `ledger_id_chunks` (id → timestamp) and
+//!   `ledger_account_chunks` (account → timestamp, code, direction), never rewritten.
+//! - SQLite (migration 3): `ledger_account_log`, one row per group (keyed by its journal sequence)
+//!   holding the packed counters and flags of the accounts it touched; an account's state is its
+//!   `ledger_accounts` row overridden by the latest log entry naming it. Every few groups the log is
+//!   merged into the rows and emptied.
 //! - `ledger_pending`: the state of pending transfers, by the pending transfer's timestamp, with a
 //!   partial index of those still pending by expiry.
 //! - `ledger_failed`: ids whose first attempt failed for a state-dependent reason.
@@ -18,11 +27,12 @@
 use qianbao_store::Migration;
 
 /// The migrations of the ledger's tables.
-pub static MIGRATIONS: &[Migration] = &[Migration {
-    component: "ledger",
-    version: 1,
-    name: "ledger tables",
-    sqlite: "
+pub static MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "ledger",
+        version: 1,
+        name: "ledger tables",
+        sqlite: "
 CREATE TABLE ledger_head (
     k INTEGER PRIMARY KEY CHECK (k = 1),
     last_ts INTEGER NOT NULL,
@@ -70,7 +80,7 @@ CREATE TABLE ledger_journal (
     events BLOB NOT NULL, digest BLOB NOT NULL
 );
 ",
-    postgres: "
+        postgres: "
 CREATE TABLE ledger_head (
     k INTEGER PRIMARY KEY CHECK (k = 1),
     last_ts BIGINT NOT NULL,
@@ -118,4 +128,119 @@ CREATE TABLE ledger_journal (
     events BYTEA NOT NULL, digest BYTEA NOT NULL
 );
 ",
-}];
+    },
+    Migration {
+        component: "ledger",
+        version: 2,
+        name: "sqlite look-up runs",
+        // SQLite only: the look-up tables become immutable runs of chunk blobs (see `runs.rs`). Every
+        // transfer becomes tail again (`merged_ts = 0`): it is reloaded on open and merged into the first
+        // run by the next merge.
+        sqlite: "
+CREATE TABLE ledger_runs (
+    run INTEGER PRIMARY KEY, from_ts INTEGER NOT NULL, to_ts INTEGER NOT NULL, transfers INTEGER NOT NULL
+);
+CREATE TABLE ledger_id_chunks (
+    run INTEGER NOT NULL, first BLOB NOT NULL, data BLOB NOT NULL, PRIMARY KEY (run, first)
+);
+CREATE TABLE ledger_account_chunks (
+    run INTEGER NOT NULL, account BLOB NOT NULL, first_ts INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (run, account, first_ts)
+);
+DROP TABLE ledger_transfer_ids;
+DROP TABLE ledger_account_transfers;
+UPDATE ledger_head SET merged_ts = 0;
+",
+        postgres: "SELECT 1;",
+    },
+    Migration {
+        component: "ledger",
+        version: 3,
+        name: "sqlite account log",
+        // SQLite only: the counters of touched accounts are appended here and merged into
+        // `ledger_accounts` every few groups (see `account_log.rs`).
+        sqlite: "CREATE TABLE ledger_account_log (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);",
+        postgres: "SELECT 1;",
+    },
+    Migration {
+        component: "ledger",
+        version: 4,
+        name: "sqlite transfer bodies",
+        // SQLite only: a transfer row is its timestamp and one 120-byte body (the journal's canonical
+        // bytes without the timestamp, `codec::transfer_body`), two values to bind instead of 13. (Copied
+        // twice rather than renamed: a rename opens SQLite's temporary storage, whose mode the ledger
+        // then could not set within the transaction.)
+        sqlite: "
+CREATE TABLE ledger_transfers_body (ts INTEGER PRIMARY KEY, body BLOB NOT NULL);
+INSERT INTO ledger_transfers_body (ts, body)
+SELECT ts, CAST(id || dr || cr || amount || pending_id || ud128
+    || unhex(printf('%016x%08x%08x%08x%04x%04x', ud64, ud32, timeout, ledger, code, flags)) AS BLOB)
+FROM ledger_transfers ORDER BY ts;
+DROP TABLE ledger_transfers;
+CREATE TABLE ledger_transfers (ts INTEGER PRIMARY KEY, body BLOB NOT NULL);
+INSERT INTO ledger_transfers (ts, body) SELECT ts, body FROM ledger_transfers_body ORDER BY ts;
+DROP TABLE ledger_transfers_body;
+",
+        postgres: "SELECT 1;",
+    },
+];
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use qianbao_core::{AccountId, Timestamp, TransferId};
+    use qianbao_store::drivers::rusqlite::{Connection, params};
+
+    use super::MIGRATIONS;
+    use crate::store::codec::{b16, transfer_of_body};
+    use crate::{Ledger, Transfer, TransferCode, TransferFlags};
+
+    #[test]
+    fn migration_4_packs_existing_transfer_rows_into_bodies() {
+        let conn = Connection::open_in_memory().unwrap();
+        for m in &MIGRATIONS[..3] {
+            conn.execute_batch(m.sqlite).unwrap();
+        }
+        // Every field away from zero, user_data_64 with its top bit set (a negative BIGINT).
+        let t = Transfer {
+            id: TransferId::from_u128(u128::MAX - 1),
+            debit_account_id: AccountId::from_u128(0x0102_0304),
+            credit_account_id: AccountId::from_u128(1 << 100),
+            amount: 123_456_789,
+            pending_id: TransferId::from_u128(77),
+            user_data_128: 0x00ff_00ff,
+            user_data_64: u64::MAX - 5,
+            user_data_32: u32::MAX,
+            timeout_secs: 3_600,
+            ledger: Ledger::from_u32(156),
+            code: TransferCode::from_u16(0xbeef),
+            flags: TransferFlags::from_bits_retain(0x8001),
+            timestamp: Timestamp::from_unix_nanos(1_779_947_200_000_000_001),
+        };
+        let ts = crate::store::codec::ts(t.timestamp);
+        conn.execute(
+            "INSERT INTO ledger_transfers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                ts,
+                t.id.to_bytes(),
+                t.debit_account_id.to_bytes(),
+                t.credit_account_id.to_bytes(),
+                b16(t.amount),
+                t.pending_id.to_bytes(),
+                b16(t.user_data_128),
+                t.user_data_64 as i64,
+                i64::from(t.user_data_32),
+                i64::from(t.timeout_secs),
+                i64::from(t.ledger.as_u32()),
+                i64::from(t.code.as_u16()),
+                i64::from(t.flags.bits()),
+            ],
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[3].sqlite).unwrap();
+        let (at, body): (i64, Vec<u8>) =
+            conn.query_row("SELECT ts, body FROM ledger_transfers", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(body, crate::store::codec::transfer_body(&t));
+        assert_eq!(transfer_of_body(at, &body).unwrap(), t);
+        assert!(transfer_of_body(at, &body[1..]).is_err());
+    }
+}

@@ -38,6 +38,9 @@ pub struct LedgerOptions {
     pub merge_transfers_max: usize,
     /// SQLite: after a merge, the in-memory view is emptied of transfers once it holds this many.
     pub view_transfers_max: usize,
+    /// SQLite: touched accounts' counters are logged per group and written to their rows once the
+    /// log holds this many groups.
+    pub account_log_groups_max: usize,
 }
 
 impl Default for LedgerOptions {
@@ -49,6 +52,7 @@ impl Default for LedgerOptions {
             merge_transfers_min: 1 << 17,
             merge_transfers_max: 1 << 19,
             view_transfers_max: 1 << 20,
+            account_log_groups_max: 16,
         }
     }
 }
@@ -62,6 +66,7 @@ pub(crate) struct Tuning {
     pub merge_min: usize,
     pub merge_max: usize,
     pub view_transfers_max: usize,
+    pub account_log_max: usize,
 }
 
 impl Tuning {
@@ -73,11 +78,13 @@ impl Tuning {
 
 type Reply = oneshot::Sender<Result<Answer, LedgerError>>;
 
-/// The committed tail of a SQLite ledger (transfers not yet in the look-up tables), for readers.
+/// The committed tail of a SQLite ledger (transfers not yet in the look-up tables) and the accounts
+/// whose latest state is in the account log rather than their row, for readers.
 #[derive(Debug, Default)]
 pub(crate) struct Tail {
     pub ids: FxHashMap<TransferId, i64>,
     pub merged_ts: i64,
+    pub accounts: FxHashMap<AccountId, Account>,
 }
 
 pub(crate) struct Shared {
@@ -125,6 +132,7 @@ impl DurableLedger {
             merge_min: options.merge_transfers_min,
             merge_max: options.merge_transfers_max,
             view_transfers_max: options.view_transfers_max,
+            account_log_max: options.account_log_groups_max.max(1),
         };
         let shared = Arc::new(Shared { db, config, clock, tail: RwLock::new(Tail::default()), tuning });
         let mut backend = super::backend::Backend::new(shared.clone());

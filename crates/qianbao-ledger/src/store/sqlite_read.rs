@@ -3,6 +3,7 @@
 use qianbao_store::StoreError;
 use qianbao_store::drivers::rusqlite::{Connection, params};
 
+use super::codec::{DIR_CREDIT, DIR_DEBIT};
 use super::journal::{JournalCheck, JournalHead, Link, Verifier};
 use super::sqlite::{ACCOUNT_COLS, TRANSFER_COLS, account_row, blob, transfer_row};
 use crate::{Account, FailedTransfer, Transfer};
@@ -106,19 +107,35 @@ pub(crate) fn transfers_page(
     conn.execute_batch("BEGIN")?;
     let out = (|| {
         let merged: i64 = conn.query_row("SELECT merged_ts FROM ledger_head WHERE k = 1", [], |r| r.get(0))?;
-        let key = account.to_bytes();
         let mut stmt = conn.prepare_cached(&sqlite_sql(super::query::TAIL_SQL))?;
-        let rows = stmt.query_map(params![merged, b.lo, b.hi, key, dir, code, b.limit], |r| transfer_row(r, 0))?;
+        let mut rows = stmt.query(params![merged, b.lo, b.hi])?;
+        let limit = usize::try_from(b.limit).unwrap_or(0);
         let mut out = Vec::new();
-        for t in rows {
-            out.push(t??);
+        while out.len() < limit {
+            let Some(r) = rows.next()? else { break };
+            let t = transfer_row(r, 0)??;
+            let side = (t.debit_account_id == account && dir != DIR_CREDIT)
+                || (t.credit_account_id == account && dir != DIR_DEBIT);
+            if side && (code < 0 || i32::from(t.code.as_u16()) == code) {
+                out.push(t);
+            }
         }
-        let rest = b.limit - out.len() as i64;
-        if rest > 0 {
-            let mut stmt = conn.prepare_cached(&sqlite_sql(super::query::MERGED_SQL))?;
-            let rows = stmt.query_map(params![key, b.lo, b.hi, merged, dir, code, rest], |r| transfer_row(r, 0))?;
-            for t in rows {
-                out.push(t??);
+        drop(rows);
+        let q = super::runs::AccountQuery {
+            account,
+            lo: b.lo,
+            hi: b.hi,
+            merged,
+            dir,
+            code,
+            limit: usize::try_from(b.limit).unwrap_or(0).saturating_sub(out.len()),
+        };
+        if q.limit > 0 {
+            let mut by_ts =
+                conn.prepare_cached(&format!("SELECT {TRANSFER_COLS} FROM ledger_transfers WHERE ts = ?1"))?;
+            for at in super::runs::account_ts(conn, &q)? {
+                let t = by_ts.query_row([at], |r| transfer_row(r, 0))??;
+                out.push(t);
             }
         }
         Ok(out)

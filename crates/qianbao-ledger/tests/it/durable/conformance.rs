@@ -135,9 +135,10 @@ async fn refused_calls_change_nothing() {
 async fn tamper(db: &Database) {
     match db {
         Database::Sqlite(s) => {
-            s.write(|c| Ok(c.execute("UPDATE ledger_transfers SET amount = zeroblob(16) WHERE ts = (SELECT max(ts) FROM ledger_transfers)", [])?))
-                .await
-                .unwrap();
+            // The amount is bytes 48..64 of the row's body.
+            let sql = "UPDATE ledger_transfers SET body = CAST(substr(body, 1, 48) || zeroblob(16) || substr(body, 65) AS BLOB)
+                WHERE ts = (SELECT max(ts) FROM ledger_transfers)";
+            s.write(move |c| Ok(c.execute(sql, [])?)).await.unwrap();
         }
         #[cfg(feature = "postgres")]
         Database::Postgres(p) => {

@@ -22,6 +22,7 @@ fn options() -> LedgerOptions {
     o.merge_transfers_min = 2_000;
     o.merge_transfers_max = 2_000;
     o.view_transfers_max = 5_000;
+    o.account_log_groups_max = 4;
     o
 }
 

@@ -1,6 +1,7 @@
 //! The durable ledger ([`DurableLedger`]) on SQLite and PostgreSQL: the store conformance suite, a
 //! crash test, a two-process concurrency test on PostgreSQL and a property test against the engine.
 
+mod accounts;
 #[cfg(feature = "postgres")]
 mod concurrency;
 mod conformance;
@@ -39,13 +40,15 @@ pub fn chart(n: u128) -> Vec<NewAccount> {
         .collect()
 }
 
-/// Options that merge the look-up tables and empty the view after a few dozen transfers, so that
+/// Options that merge the look-up tables and empty the view after a few dozen transfers, and merge
+/// the account log every third group, so that
 /// tests exercise every path of the SQLite write path.
 pub fn small_options() -> LedgerOptions {
     let mut o = LedgerOptions::default();
     o.merge_transfers_min = 40;
     o.merge_transfers_max = 40;
     o.view_transfers_max = 50;
+    o.account_log_groups_max = 3;
     o
 }
 
