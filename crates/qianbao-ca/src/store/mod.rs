@@ -171,8 +171,14 @@ pub trait CaStore: Send + Sync {
         retire_issuing: Option<u32>,
     ) -> impl Future<Output = Result<(), CaError>> + Send;
 
-    /// Persists an issuance atomically (see [`NewCertificate`]); answers what it changed.
-    fn insert_certificate(&self, new: NewCertificate) -> impl Future<Output = Result<IssueEffects, CaError>> + Send;
+    /// Persists an issuance atomically (see [`NewCertificate`]); answers what it changed. (A batch of
+    /// one [`insert_certificates`](CaStore::insert_certificates).)
+    fn insert_certificate(&self, new: NewCertificate) -> impl Future<Output = Result<IssueEffects, CaError>> + Send {
+        async move {
+            let mut out = self.insert_certificates(vec![new]).await?;
+            out.pop().unwrap_or_else(|| Err(CaError::Misuse("no answer for an issuance".into())))
+        }
+    }
 
     /// Persists several issuances in one transaction (group commit), each atomically on its own and in
     /// order (a later one sees the earlier ones): one that is refused writes nothing and the others still
@@ -598,10 +604,6 @@ impl CaStore for CaDb {
 
     async fn insert_authorities(&self, rows: Vec<AuthorityRow>, retire_issuing: Option<u32>) -> Result<(), CaError> {
         dispatch!(self, s => s.insert_authorities(rows, retire_issuing))
-    }
-
-    async fn insert_certificate(&self, new: NewCertificate) -> Result<IssueEffects, CaError> {
-        dispatch!(self, s => s.insert_certificate(new))
     }
 
     async fn insert_certificates(

@@ -323,11 +323,6 @@ impl CaStore for PgCaStore {
         run.await.map_err(map_conflict)
     }
 
-    async fn insert_certificate(&self, new: NewCertificate) -> Result<IssueEffects, CaError> {
-        let mut out = self.insert_certificates(vec![new]).await?;
-        out.pop().unwrap_or_else(|| Err(CaError::Misuse("no answer for an issuance".into())))
-    }
-
     async fn insert_certificates(
         &self,
         news: Vec<NewCertificate>,

@@ -18,38 +18,8 @@ use crate::{Account, AccountFlags};
 /// A log entry: id (16 bytes), the four counters (16 bytes each) and the flags (2 bytes), big-endian.
 const ENTRY: usize = 82;
 
-/// The mutable part of an account, as the log keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct State {
-    pub id: AccountId,
-    pub debits_pending: u128,
-    pub debits_posted: u128,
-    pub credits_pending: u128,
-    pub credits_posted: u128,
-    pub flags: AccountFlags,
-}
-
-impl State {
-    pub(crate) fn of(a: &Account) -> State {
-        State {
-            id: a.id,
-            debits_pending: a.debits_pending,
-            debits_posted: a.debits_posted,
-            credits_pending: a.credits_pending,
-            credits_posted: a.credits_posted,
-            flags: a.flags,
-        }
-    }
-
-    /// `a` (the stored row of the same account) with this state.
-    pub(crate) fn apply(&self, a: &mut Account) {
-        a.debits_pending = self.debits_pending;
-        a.debits_posted = self.debits_posted;
-        a.credits_pending = self.credits_pending;
-        a.credits_posted = self.credits_posted;
-        a.flags = self.flags;
-    }
-}
+/// The mutable part of an account, as the log keeps it: what a decision changes.
+pub(crate) use crate::AccountUpdate as State;
 
 fn u128_at(e: &[u8], at: usize) -> u128 {
     let mut b = [0u8; 16];
@@ -167,11 +137,11 @@ mod tests {
     fn entries_round_trip_and_a_bad_length_is_corrupt() {
         let accounts = [account(1, 5), account(u128::MAX, 7)];
         let states = decode(&encode(accounts.iter())).unwrap();
-        assert_eq!(states, accounts.iter().map(State::of).collect::<Vec<_>>());
+        assert_eq!(states, accounts.iter().map(State::from).collect::<Vec<_>>());
         let mut stored = account(1, 0);
         stored.flags = AccountFlags::NONE;
         stored.debits_pending = 0;
-        states[0].apply(&mut stored);
+        states[0].apply_to(&mut stored);
         assert_eq!(stored, accounts[0]);
         assert!(decode(&[0u8; ENTRY + 1]).is_err());
     }

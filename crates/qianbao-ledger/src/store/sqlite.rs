@@ -205,7 +205,7 @@ fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<Loaded, StoreEr
         let Some((mut account, limits)) = read_account(conn, *id)? else {
             return Err(StoreError::corrupt(format!("the account log names account {id}, which is not stored")));
         };
-        state.apply(&mut account);
+        state.apply_to(&mut account);
         view.insert_account(account, limits).map_err(corrupt)?;
         accounts.push(account);
     }

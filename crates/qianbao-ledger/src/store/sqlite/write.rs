@@ -150,7 +150,7 @@ pub(super) fn merge_accounts(conn: &Connection, c: &mut Cache) -> Result<(), Sto
         let Some(a) = c.view.account(*id) else {
             return Err(StoreError::corrupt(format!("logged account {id} is missing from the view")));
         };
-        states.push(super::super::account_log::State::of(a));
+        states.push(super::super::account_log::State::from(a));
     }
     super::super::account_log::merge(conn, &mut states)?;
     c.logged.clear();
