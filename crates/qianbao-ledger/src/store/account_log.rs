@@ -12,7 +12,7 @@ use qianbao_store::StoreError;
 use qianbao_store::drivers::rusqlite::{Connection, params};
 use rustc_hash::FxHashMap;
 
-use super::codec::b16;
+use super::codec::{b16, be};
 use crate::{Account, AccountFlags};
 
 /// A log entry: id (16 bytes), the four counters (16 bytes each) and the flags (2 bytes), big-endian.
@@ -22,9 +22,7 @@ const ENTRY: usize = 82;
 pub(crate) use crate::AccountUpdate as State;
 
 fn u128_at(e: &[u8], at: usize) -> u128 {
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&e[at..at + 16]);
-    u128::from_be_bytes(b)
+    u128::from_be_bytes(be(e, at))
 }
 
 /// The packed entries of `accounts`.
@@ -54,7 +52,7 @@ pub(crate) fn decode(data: &[u8]) -> Result<Vec<State>, StoreError> {
             debits_posted: u128_at(e, 32),
             credits_pending: u128_at(e, 48),
             credits_posted: u128_at(e, 64),
-            flags: AccountFlags::from_bits_retain(u16::from_be_bytes([e[80], e[81]])),
+            flags: AccountFlags::from_bits_retain(u16::from_be_bytes(be(e, 80))),
         })
         .collect())
 }

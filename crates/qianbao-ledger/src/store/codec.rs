@@ -48,7 +48,8 @@ pub(crate) fn transfer_body(t: &Transfer) -> [u8; TRANSFER_BODY] {
     b
 }
 
-fn be<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+/// The `N` bytes of `b` at `at` (the caller has checked the length).
+pub(crate) fn be<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
     let mut out = [0u8; N];
     out.copy_from_slice(&b[at..at + N]);
     out

@@ -101,8 +101,8 @@ pub(crate) fn decide(view: &mut LedgerState, ops: &[Op], now: Timestamp) -> Deci
     while i < ops.len() {
         let end = run_end(ops, i);
         match &ops[i] {
-            Op::Transfers(_) => decide_transfers(view, &ops[i..end], now, &mut d, i),
-            Op::Accounts(_) => decide_accounts(view, &ops[i..end], now, &mut d, i),
+            Op::Transfers(_) => decide_run(&TRANSFERS, view, &ops[i..end], now, &mut d, i),
+            Op::Accounts(_) => decide_run(&ACCOUNTS, view, &ops[i..end], now, &mut d, i),
             Op::Frozen(id, frozen) => {
                 d.answers[i] = Some(view.set_frozen(*id, *frozen).map(|c| {
                     events.frozen(*id, *frozen);
@@ -149,46 +149,54 @@ fn run_end(ops: &[Op], i: usize) -> usize {
     end
 }
 
-fn decide_transfers(view: &mut LedgerState, run: &[Op], now: Timestamp, d: &mut Decided, first: usize) {
-    let batches: Vec<&[NewTransfer]> =
-        run.iter().map(|o| if let Op::Transfers(t) = o { t.as_slice() } else { &[] }).collect();
-    let joined: Vec<NewTransfer> = batches.iter().flat_map(|b| b.iter().copied()).collect();
-    match view.create_transfers(&joined, now) {
-        Ok(out) => {
+/// The results of a run's requests and what to write, or why the run was refused whole.
+type RunResult<R> = Result<(Vec<R>, Changes), LedgerError>;
+
+/// A kind of request that runs of several ops are decided together in: its requests in an op, the
+/// engine call deciding them, and the answer of one op.
+struct RunKind<N, R> {
+    requests: fn(&Op) -> &[N],
+    decide: fn(&mut LedgerState, &[N], Timestamp) -> RunResult<R>,
+    answer: fn(Vec<R>) -> Answer,
+}
+
+const TRANSFERS: RunKind<NewTransfer, CreateTransferResult> = RunKind {
+    requests: |o| if let Op::Transfers(t) = o { t } else { &[] },
+    decide: |view, batch, now| view.create_transfers(batch, now).map(|o| (o.results, o.changes)),
+    answer: Answer::Transfers,
+};
+
+const ACCOUNTS: RunKind<NewAccount, CreateAccountResult> = RunKind {
+    requests: |o| if let Op::Accounts(a) = o { a } else { &[] },
+    decide: |view, batch, now| view.create_accounts(batch, now).map(|o| (o.results, o.changes)),
+    answer: Answer::Accounts,
+};
+
+/// Decides a run of ops of one kind in one engine call, each op answered with its part of the results.
+fn decide_run<N: Copy, R: Clone>(
+    kind: &RunKind<N, R>,
+    view: &mut LedgerState,
+    run: &[Op],
+    now: Timestamp,
+    d: &mut Decided,
+    first: usize,
+) {
+    let joined: Vec<N> = run.iter().flat_map(|o| (kind.requests)(o).iter().copied()).collect();
+    match (kind.decide)(view, &joined, now) {
+        Ok((results, changes)) => {
             let mut at = 0;
-            for (k, b) in batches.iter().enumerate() {
-                d.answers[first + k] = Some(Ok(Answer::Transfers(out.results[at..at + b.len()].to_vec())));
-                at += b.len();
+            for (k, op) in run.iter().enumerate() {
+                let len = (kind.requests)(op).len();
+                d.answers[first + k] = Some(Ok((kind.answer)(results[at..at + len].to_vec())));
+                at += len;
             }
-            merge(&mut d.changes, out.changes);
+            merge(&mut d.changes, changes);
         }
         Err(e) if run.len() == 1 => d.answers[first] = Some(Err(e)),
         Err(_) => {
             // Decide each alone so that each gets its own error (the state is unchanged on error).
             for k in 0..run.len() {
-                decide_transfers(view, &run[k..k + 1], now, d, first + k);
-            }
-        }
-    }
-}
-
-fn decide_accounts(view: &mut LedgerState, run: &[Op], now: Timestamp, d: &mut Decided, first: usize) {
-    let batches: Vec<&[NewAccount]> =
-        run.iter().map(|o| if let Op::Accounts(a) = o { a.as_slice() } else { &[] }).collect();
-    let joined: Vec<NewAccount> = batches.iter().flat_map(|b| b.iter().copied()).collect();
-    match view.create_accounts(&joined, now) {
-        Ok(out) => {
-            let mut at = 0;
-            for (k, b) in batches.iter().enumerate() {
-                d.answers[first + k] = Some(Ok(Answer::Accounts(out.results[at..at + b.len()].to_vec())));
-                at += b.len();
-            }
-            merge(&mut d.changes, out.changes);
-        }
-        Err(e) if run.len() == 1 => d.answers[first] = Some(Err(e)),
-        Err(_) => {
-            for k in 0..run.len() {
-                decide_accounts(view, &run[k..k + 1], now, d, first + k);
+                decide_run(kind, view, &run[k..k + 1], now, d, first + k);
             }
         }
     }
