@@ -39,6 +39,8 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("qianbao-store needs a backend: enable the feature `sqlite` (the default), `postgres`, or both");
 
+#[cfg(feature = "sqlite")]
+mod claim;
 mod error;
 mod migrate;
 #[cfg(feature = "postgres")]
@@ -48,6 +50,8 @@ pub mod sql;
 mod sqlite;
 pub mod testing;
 
+#[cfg(feature = "sqlite")]
+pub use claim::SqliteClaim;
 pub use error::{ErrorKind, StoreError};
 pub use migrate::Migration;
 #[cfg(feature = "postgres")]
