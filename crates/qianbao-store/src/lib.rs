@@ -1,7 +1,7 @@
 //! Storage plumbing shared by every qianbao crate.
 //!
 //! One database holds every crate's tables. [`Database`] is that database: an embedded SQLite file
-//! ([`SqliteDb`], the default) or a PostgreSQL pool ([`PgDb`], feature `postgres`) shared by many
+//! ([`SqliteDb`], the default) or a PostgreSQL pool (`PgDb`, feature `postgres`) shared by many
 //! service instances. Each crate owns its tables and registers its own ordered [`Migration`]s, applied
 //! once by [`Database::migrate`] and recorded in `qianbao_schema_migrations`. Driver errors become a
 //! [`StoreError`] with a backend-neutral [`ErrorKind`] and the driver error kept as its source.
