@@ -168,7 +168,8 @@ impl Table {
             return;
         }
         let size = needed.saturating_mul(4).div_ceil(3).next_power_of_two().max(MIN_ENTRIES);
-        assert!(size.trailing_zeros() + self.extra_bits < 31, "more ids than an index can hold");
+        // Beyond 31 bits a value takes the whole entry and every probe checks the id.
+        assert!(size.trailing_zeros() + self.extra_bits <= 32, "more ids than an index can hold");
         let mut entries = Vec::with_capacity(size);
         entries.resize(size, std::hint::black_box(EMPTY));
         let old = std::mem::replace(&mut self.entries, entries);
@@ -275,7 +276,7 @@ fn encode(entry: IdEntry) -> u32 {
         IdEntry::Transfer(i) => (i, 0),
         IdEntry::Failed(i) => (i, 1),
     };
-    assert!(i < 1 << 30, "more than 2^30 transfers or failed ids in one ledger state");
+    assert!(i < (1 << 31) - 1, "more than 2^31 - 2 transfers or failed ids in one ledger state");
     (i << 1) | tag
 }
 
@@ -359,6 +360,27 @@ mod tests {
             assert_eq!(find(&table, v), expected, "value {v}");
         }
         assert_eq!(table.len, ids.len() - ids.len().div_ceil(3));
+    }
+
+    /// Entries are re-packed as the table grows (positions take more bits, fingerprints fewer), values
+    /// twice the positions fit (`extra_bits`), and an id never added is not found.
+    #[test]
+    fn values_and_fingerprints_survive_growth() {
+        let ids: Vec<u128> = (0..20_000u128).map(|i| (i * 0x9e37_79b9) << 64 | i).collect();
+        let rehash = |v: u32| hash_u128(ids[(v / 2) as usize]);
+        let mut table = Table::with_extra_bits(1);
+        for (i, id) in ids.iter().enumerate() {
+            table.insert(hash_u128(*id), 2 * i as u32 + 1, rehash);
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let found = table.find(hash_u128(*id), |v| ids[(v / 2) as usize] == *id).map(|e| e.1);
+            assert_eq!(found, Some(2 * i as u32 + 1), "id {i}");
+        }
+        let absent = (0..1_000u128).filter(|i| {
+            let raw = i << 100 | 5;
+            table.find(hash_u128(raw), |v| ids[(v / 2) as usize] == raw).is_none()
+        });
+        assert_eq!(absent.count(), 1_000);
     }
 
     #[test]
