@@ -20,6 +20,8 @@ use crate::record::{
     CertSerial, CertStatus, CertificateRecord, Fingerprint, RevocationReason, UsageEvent, UsageKind, UsageRecord,
 };
 
+#[cfg(all(test, feature = "sqlite"))]
+mod migration_tests;
 mod plan;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -252,11 +254,12 @@ pub trait CaStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<UsageRecord>, CaError>> + Send;
 }
 
-pub(crate) static MIGRATIONS: &[Migration] = &[Migration {
-    component: "ca",
-    version: 1,
-    name: "authorities, certificates, crl numbers, order nonces, usage",
-    sqlite: "
+pub(crate) static MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "ca",
+        version: 1,
+        name: "authorities, certificates, crl numbers, order nonces, usage",
+        sqlite: "
 CREATE TABLE ca_authorities (
     kind TEXT NOT NULL,
     generation INTEGER NOT NULL,
@@ -311,7 +314,7 @@ CREATE TABLE ca_usage (
 CREATE INDEX ca_usage_serial ON ca_usage (serial, seq);
 CREATE INDEX ca_usage_user ON ca_usage (user_id, seq);
 ",
-    postgres: "
+        postgres: "
 CREATE TABLE ca_authorities (
     kind TEXT NOT NULL,
     generation INTEGER NOT NULL,
@@ -366,7 +369,50 @@ CREATE TABLE ca_usage (
 CREATE INDEX ca_usage_serial ON ca_usage (serial, seq);
 CREATE INDEX ca_usage_user ON ca_usage (user_id, seq);
 ",
-}];
+    },
+    // The fingerprint needs no unique index of its own: it is the SHA-256 of a DER that holds the serial,
+    // which is the primary key (two rows with one fingerprint would be a SHA-256 collision), and nothing
+    // looks a certificate up by it in the store (the verified-certificate cache is in memory). The index
+    // cost every issuance a B-tree insert at a random place: one more dirty page per certificate to write
+    // to the WAL and to checkpoint. SQLite cannot drop a column constraint, so the table is rebuilt
+    // (copied out and back, as the ledger does, rather than renamed).
+    Migration {
+        component: "ca",
+        version: 2,
+        name: "certificate fingerprints without a unique index",
+        sqlite: "
+CREATE TABLE ca_certificates_copy AS SELECT * FROM ca_certificates;
+DROP TABLE ca_certificates;
+CREATE TABLE ca_certificates (
+    serial BLOB PRIMARY KEY,
+    fingerprint BLOB NOT NULL,
+    user_id BLOB NOT NULL,
+    device_id BLOB NOT NULL,
+    issuer_generation INTEGER NOT NULL,
+    der BLOB NOT NULL,
+    not_before BIGINT NOT NULL,
+    not_after BIGINT NOT NULL,
+    issued_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    status_at BIGINT,
+    revocation_reason TEXT,
+    superseded_by BLOB,
+    replaces BLOB
+);
+INSERT INTO ca_certificates (serial, fingerprint, user_id, device_id, issuer_generation, der, not_before, not_after,
+    issued_at, status, status_at, revocation_reason, superseded_by, replaces)
+SELECT serial, fingerprint, user_id, device_id, issuer_generation, der, not_before, not_after,
+    issued_at, status, status_at, revocation_reason, superseded_by, replaces
+FROM ca_certificates_copy ORDER BY rowid;
+DROP TABLE ca_certificates_copy;
+CREATE INDEX ca_certificates_user ON ca_certificates (user_id, issued_at);
+CREATE INDEX ca_certificates_device ON ca_certificates (device_id, issued_at);
+CREATE UNIQUE INDEX ca_certificates_one_active ON ca_certificates (device_id) WHERE status = 'active';
+CREATE INDEX ca_certificates_inactive ON ca_certificates (not_after) WHERE status <> 'active';
+",
+        postgres: "ALTER TABLE ca_certificates DROP CONSTRAINT ca_certificates_fingerprint_key;",
+    },
+];
 
 /// The columns of `ca_certificates` in the order every backend selects them.
 pub(crate) const CERT_COLUMNS: &str = "serial, fingerprint, user_id, device_id, issuer_generation, der, not_before, \

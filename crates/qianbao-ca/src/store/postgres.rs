@@ -177,7 +177,7 @@ async fn write_resolved(c: &impl GenericClient, new: &NewCertificate) -> Result<
     .map_err(|e| {
         let e = StoreError::from(e);
         if e.kind() == ErrorKind::Conflict {
-            conflict("the device already has an active certificate, or the serial or fingerprint is taken")
+            conflict("the device already has an active certificate, or the serial is taken")
         } else {
             e
         }

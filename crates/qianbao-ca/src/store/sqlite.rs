@@ -129,7 +129,7 @@ fn device_certs(c: &Connection, new: &NewCertificate) -> Result<Vec<DeviceCert>,
 
 /// Writes an issuance whose plan was resolved: the status changes, the record, the usage events. Every
 /// condition was checked on rows read in this transaction; what can still fail here is a unique
-/// constraint (a serial or fingerprint taken, ~2^-127 for random serials) or the database itself.
+/// constraint (a serial taken, ~2^-127 for random serials) or the database itself.
 fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError> {
     let at = ts_to_sql(new.record.issued_at);
     let by = new.record.serial.to_bytes().to_vec();
@@ -178,11 +178,7 @@ fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError
         ])
         .map_err(|e| {
             let e = StoreError::from(e);
-            if e.kind() == ErrorKind::Conflict {
-                conflict("the certificate's serial or fingerprint is taken")
-            } else {
-                e
-            }
+            if e.kind() == ErrorKind::Conflict { conflict("the certificate's serial is taken") } else { e }
         })?;
     insert_usage(c, &new.events)
 }
