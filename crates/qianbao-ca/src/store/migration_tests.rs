@@ -160,8 +160,40 @@ async fn data_of_the_first_schema_survives_the_migrations() {
         let refused = store.insert_certificate(new(again, DevicePlan::Issue)).await;
         assert!(matches!(refused, Err(CaError::Conflict(_))), "{refused:?}");
         let fine = record(4, 1, 4, CertStatus::Active);
-        store.insert_certificate(new(fine.clone(), DevicePlan::Issue)).await.unwrap();
-        assert_eq!(store.certificate(fine.serial).await.unwrap(), Some(fine));
+        let mut issued = new(fine.clone(), DevicePlan::Issue);
+        issued.events = vec![event(UsageKind::Issued, &fine, "issue fine")];
+        store.insert_certificate(issued).await.unwrap();
+        assert_eq!(store.certificate(fine.serial).await.unwrap(), Some(fine.clone()));
+        store.append_usage(vec![event(UsageKind::Verified, &fine, "verify fine")]).await.unwrap();
+        assert_eq!(details(store.usage_for_certificate(fine.serial, 10).await.unwrap()), ["issue fine", "verify fine"]);
+        // An issuance event is written with its certificate only (it would not be found by serial).
+        let stray = store.append_usage(vec![event(UsageKind::Renewed, &fine, "stray")]).await;
+        assert!(matches!(stray, Err(CaError::Misuse(_))), "{stray:?}");
     })
     .await;
+}
+
+/// SQLite uses the partial usage index by serial for a certificate's usage only when the query repeats
+/// its condition word for word: the query plan names the index and scans no table.
+#[tokio::test]
+async fn the_usage_of_a_certificate_is_read_through_the_index() {
+    use qianbao_store::drivers::rusqlite::params;
+    let db = Database::open_in_memory().unwrap();
+    CaDb::open(db.clone()).await.unwrap();
+    let sql = format!("EXPLAIN QUERY PLAN {}", super::usage_of_certificate_sql().replace('$', "?"));
+    let plan = db
+        .as_sqlite()
+        .unwrap()
+        .read(move |c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt
+                .query_map(params![[1u8; 16].as_slice(), 10], |r| r.get::<_, String>(3))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    assert!(plan.iter().any(|l| l.contains("INDEX ca_usage_serial")), "{plan:?}");
+    // Only the at most `limit` rows already found are scanned (`recent`), no table.
+    assert!(!plan.iter().any(|l| ["SCAN ca_", "SCAN u", "SCAN c"].iter().any(|t| l.starts_with(t))), "{plan:?}");
 }

@@ -236,7 +236,8 @@ pub trait CaStore: Send + Sync {
     /// Forgets nonces of orders signed before `before` (they fail the freshness check anyway).
     fn prune_nonces(&self, before: Timestamp) -> impl Future<Output = Result<u64, CaError>> + Send;
 
-    /// Appends usage events.
+    /// Appends usage events. Issuance events (issued, renewed, reissued) are refused
+    /// ([`CaError::Misuse`]): they are written with their certificate.
     fn append_usage(&self, events: Vec<UsageEvent>) -> impl Future<Output = Result<(), CaError>> + Send;
 
     /// The last `limit` usage entries of a certificate, oldest first.
@@ -412,7 +413,63 @@ CREATE INDEX ca_certificates_inactive ON ca_certificates (not_after) WHERE statu
 ",
         postgres: "ALTER TABLE ca_certificates DROP CONSTRAINT ca_certificates_fingerprint_key;",
     },
+    // A certificate's issuance event (issued, renewed, reissued: one per certificate, written with it)
+    // is found through the certificate row (`issued_event`, its `seq`) rather than through the usage
+    // index by serial, which keeps only the other events: an issuance then inserts into that index —
+    // keyed by a random serial, so a B-tree insert at a random place and one more dirty page to write —
+    // nothing. Existing certificates are linked to their issuance event.
+    Migration {
+        component: "ca",
+        version: 3,
+        name: "issuance events linked from their certificate, out of the usage index by serial",
+        sqlite: "
+ALTER TABLE ca_certificates ADD COLUMN issued_event INTEGER;
+UPDATE ca_certificates SET issued_event = (SELECT min(u.seq) FROM ca_usage u
+    WHERE u.serial = ca_certificates.serial AND u.kind IN ('issued', 'renewed', 'reissued'));
+DROP INDEX ca_usage_serial;
+CREATE INDEX ca_usage_serial ON ca_usage (serial, seq) WHERE kind NOT IN ('issued', 'renewed', 'reissued');
+",
+        postgres: "
+ALTER TABLE ca_certificates ADD COLUMN issued_event BIGINT;
+UPDATE ca_certificates c SET issued_event = (SELECT min(u.seq) FROM ca_usage u
+    WHERE u.serial = c.serial AND u.kind IN ('issued', 'renewed', 'reissued'));
+DROP INDEX ca_usage_serial;
+CREATE INDEX ca_usage_serial ON ca_usage (serial, seq) WHERE kind NOT IN ('issued', 'renewed', 'reissued');
+",
+    },
 ];
+
+/// The condition of the usage index by serial, word for word (SQLite uses a partial index only for a
+/// query that repeats it): every event but the issuances ([`UsageKind::is_issuance`]).
+pub(crate) const NOT_ISSUANCE_SQL: &str = "kind NOT IN ('issued', 'renewed', 'reissued')";
+
+/// The usage entries of certificate `serial` (the first parameter), newest first, at most the second
+/// parameter: its events in the index by serial, and its issuance event linked from its row. `$n`
+/// placeholders (SQLite reads them as named parameters bound by position).
+pub(crate) fn usage_of_certificate_sql() -> String {
+    format!(
+        "SELECT seq, at, kind, serial, user_id, failure, detail FROM (\
+         SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE serial = $1 AND {NOT_ISSUANCE_SQL} \
+         ORDER BY seq DESC LIMIT $2) AS recent \
+         UNION ALL SELECT u.seq, u.at, u.kind, u.serial, u.user_id, u.failure, u.detail \
+         FROM ca_certificates c JOIN ca_usage u ON u.seq = c.issued_event WHERE c.serial = $1 \
+         ORDER BY 1 DESC LIMIT $2"
+    )
+}
+
+/// Refuses to append issuance events outside an issuance: the store links the one of each certificate
+/// from its row when it writes the certificate ([`CaStore::insert_certificates`]).
+pub(crate) fn check_appended(events: &[UsageEvent]) -> Result<(), CaError> {
+    match events.iter().find(|e| e.kind.is_issuance()) {
+        Some(e) => Err(CaError::Misuse(format!("a {} event is recorded with its certificate only", e.kind.as_str()))),
+        None => Ok(()),
+    }
+}
+
+/// The position in `events` of the issuance event of the certificate `serial`, if there is one.
+pub(crate) fn issuance_event(events: &[UsageEvent], serial: CertSerial) -> Option<usize> {
+    events.iter().position(|e| e.kind.is_issuance() && e.serial == Some(serial))
+}
 
 /// The columns of `ca_certificates` in the order every backend selects them.
 pub(crate) const CERT_COLUMNS: &str = "serial, fingerprint, user_id, device_id, issuer_generation, der, not_before, \
