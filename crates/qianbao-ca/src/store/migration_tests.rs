@@ -5,8 +5,9 @@ use qianbao_core::{DeviceId, Timestamp, UserId};
 use qianbao_store::Database;
 use qianbao_store::testing::each_backend;
 
-use super::{CaDb, CaStore, CertRow, DevicePlan, MIGRATIONS, NewCertificate};
+use super::{CaDb, CaStore, CertRow, DevicePlan, MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome};
 use crate::CaError;
+use crate::order::OrderNonce;
 use crate::record::{CertSerial, CertStatus, CertificateRecord, Fingerprint, RevocationReason, UsageEvent, UsageKind};
 
 const T: u64 = 1_800_000_000;
@@ -125,6 +126,14 @@ async fn data_of_the_first_schema_survives_the_migrations() {
             },
         ];
         let mut sql = insert_v1_certificate(&db, &a) + &insert_v1_certificate(&db, &b);
+        let used = format!(
+            "INSERT INTO ca_order_nonces (user_id, nonce, signed_at, serial) VALUES ({}, {}, {}, {});",
+            blob(&db, &a.user.to_bytes()),
+            blob(&db, &[7; 16]),
+            qianbao_store::sql::ts_to_sql(a.issued_at),
+            blob(&db, &a.serial.to_bytes()),
+        );
+        sql += &used;
         for e in &events {
             sql += &insert_v1_usage(&db, e);
         }
@@ -142,6 +151,20 @@ async fn data_of_the_first_schema_survives_the_migrations() {
         assert_eq!(details(store.usage_for_certificate(a.serial, 1).await.unwrap()), ["verify a"]);
         assert_eq!(details(store.usage_for_certificate(b.serial, 10).await.unwrap()), ["issue b", "revoke b"]);
         assert_eq!(details(store.usage_for_user(a.user, 10).await.unwrap()), ["issue a", "issue b", "verify a"]);
+
+        // A nonce used before the migrations is still used; a new one is accepted once.
+        let claim = |nonce: u8| NonceClaim {
+            user: a.user,
+            nonce: OrderNonce([nonce; 16]),
+            signed_at: a.issued_at,
+            serial: a.serial,
+            at: a.issued_at,
+            grace: std::time::Duration::ZERO,
+            event: event(UsageKind::OrderSigned, &a, "order"),
+        };
+        let outcomes = store.accept_nonces(vec![claim(7), claim(8), claim(8)]).await.unwrap();
+        assert_eq!(outcomes, [NonceOutcome::Replayed, NonceOutcome::Accepted, NonceOutcome::Replayed]);
+        assert_eq!(store.prune_nonces(a.issued_at.saturating_add(std::time::Duration::from_secs(1))).await.unwrap(), 2);
 
         // The rules still hold on the migrated tables: one active certificate per device, serials unique.
         let mut again = record(3, 1, 1, CertStatus::Active);

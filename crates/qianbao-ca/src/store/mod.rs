@@ -437,6 +437,30 @@ DROP INDEX ca_usage_serial;
 CREATE INDEX ca_usage_serial ON ca_usage (serial, seq) WHERE kind NOT IN ('issued', 'renewed', 'reissued');
 ",
     },
+    // SQLite: the used order nonces are kept in their primary key's B-tree (WITHOUT ROWID: small rows,
+    // always found by that key), so a payment order inserts into one B-tree there instead of a rowid
+    // table plus the key's index. PostgreSQL tables are heaps with separate indexes: nothing to change.
+    Migration {
+        component: "ca",
+        version: 4,
+        name: "order nonces clustered by their key",
+        sqlite: "
+CREATE TABLE ca_order_nonces_copy AS SELECT user_id, nonce, signed_at, serial FROM ca_order_nonces;
+DROP TABLE ca_order_nonces;
+CREATE TABLE ca_order_nonces (
+    user_id BLOB NOT NULL,
+    nonce BLOB NOT NULL,
+    signed_at BIGINT NOT NULL,
+    serial BLOB NOT NULL,
+    PRIMARY KEY (user_id, nonce)
+) WITHOUT ROWID;
+INSERT INTO ca_order_nonces (user_id, nonce, signed_at, serial)
+SELECT user_id, nonce, signed_at, serial FROM ca_order_nonces_copy ORDER BY user_id, nonce;
+DROP TABLE ca_order_nonces_copy;
+CREATE INDEX ca_order_nonces_time ON ca_order_nonces (signed_at);
+",
+        postgres: "SELECT 1;",
+    },
 ];
 
 /// The condition of the usage index by serial, word for word (SQLite uses a partial index only for a
