@@ -3,8 +3,10 @@
 //!
 //! Tables (component `ca`): `ca_authorities` (root and issuing CAs: certificate and sealed key handle),
 //! `ca_certificates` (one row per issued certificate; a partial unique index keeps one active certificate
-//! per device), `ca_crl_numbers`, `ca_order_nonces` (used payment-order nonces) and `ca_usage` (the
-//! append-only usage record).
+//! per device; `issued_event` links its issuance event), `ca_crl_numbers`, `ca_order_nonces` (used
+//! payment-order nonces) and `ca_usage` (the append-only usage record, indexed by user and — issuance
+//! events apart, found through their certificate — by serial). Migrations 2–4 keep an issuance to one
+//! insert at a random place in a B-tree (the serial key); the migrations' comments say why.
 
 use std::future::Future;
 
