@@ -219,4 +219,21 @@ async fn the_usage_of_a_certificate_is_read_through_the_index() {
     assert!(plan.iter().any(|l| l.contains("INDEX ca_usage_serial")), "{plan:?}");
     // Only the at most `limit` rows already found are scanned (`recent`), no table.
     assert!(!plan.iter().any(|l| ["SCAN ca_", "SCAN u", "SCAN c"].iter().any(|t| l.starts_with(t))), "{plan:?}");
+
+    // Appending a usage event evaluates the partial index's condition without a temporary table.
+    let program = db
+        .as_sqlite()
+        .unwrap()
+        .read(|c| {
+            let mut stmt = c.prepare(
+                "EXPLAIN INSERT INTO ca_usage (at, kind, serial, user_id, failure, detail) \
+                 VALUES (1, 'verified', X'01', NULL, NULL, 'x')",
+            )?;
+            let ops = stmt.query_map([], |r| r.get::<_, String>(1))?.collect::<Result<Vec<_>, _>>()?;
+            Ok(ops)
+        })
+        .await
+        .unwrap();
+    assert!(program.iter().any(|op| op == "IdxInsert"), "{program:?}");
+    assert!(!program.iter().any(|op| op == "OpenEphemeral"), "{program:?}");
 }
