@@ -195,7 +195,8 @@ static DEVICE: AtomicU64 = AtomicU64::new(1);
 
 fn issuance(c: &mut Criterion) {
     let entropy = OsEntropy;
-    let csr = DeviceKey::generate(&entropy).csr().unwrap();
+    // Shared, not copied per request: the harness's own work is not the CA's.
+    let csr = Arc::new(DeviceKey::generate(&entropy).csr().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let mut g = c.benchmark_group("issue");
     g.throughput(Throughput::Elements(1));
@@ -326,7 +327,7 @@ fn verification(c: &mut Criterion) {
         let ca = authority(&rt, db);
         let user = UserId::from_u128(3);
         let device = DeviceKey::generate(&entropy);
-        let cert = issued(&rt, &ca, &device, user).certificate();
+        let cert = Arc::new(issued(&rt, &ca, &device, user).certificate());
         rt.block_on(ca.verify_certificate(&cert)).unwrap(); // cached from here on
         let signer = OrderSigner::new(&device, user);
         g.bench_function(name, |b| {

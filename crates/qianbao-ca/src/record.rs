@@ -430,6 +430,13 @@ impl UsageKind {
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// Whether this is the issuance of the event's certificate (issued, renewed, reissued): recorded once
+    /// per certificate, with the certificate, which the store links to it (it is not in the usage
+    /// record's index by serial).
+    pub fn is_issuance(self) -> bool {
+        matches!(self, UsageKind::Issued | UsageKind::Renewed | UsageKind::Reissued)
+    }
 }
 
 /// One entry of the append-only usage record.

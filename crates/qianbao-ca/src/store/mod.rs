@@ -3,13 +3,15 @@
 //!
 //! Tables (component `ca`): `ca_authorities` (root and issuing CAs: certificate and sealed key handle),
 //! `ca_certificates` (one row per issued certificate; a partial unique index keeps one active certificate
-//! per device), `ca_crl_numbers`, `ca_order_nonces` (used payment-order nonces) and `ca_usage` (the
-//! append-only usage record).
+//! per device; `issued_event` links its issuance event), `ca_crl_numbers`, `ca_order_nonces` (used
+//! payment-order nonces) and `ca_usage` (the append-only usage record, indexed by user and — issuance
+//! events apart, found through their certificate — by serial). Migrations 2–4 keep an issuance to one
+//! insert at a random place in a B-tree (the serial key); the migrations' comments say why.
 
 use std::future::Future;
 
 use qianbao_core::{DeviceId, Timestamp, UserId};
-use qianbao_store::{Database, ErrorKind, Migration, StoreError};
+use qianbao_store::{Database, ErrorKind, StoreError};
 
 use crate::CaError;
 use crate::keys::KeyHandle;
@@ -20,7 +22,11 @@ use crate::record::{
     CertSerial, CertStatus, CertificateRecord, Fingerprint, RevocationReason, UsageEvent, UsageKind, UsageRecord,
 };
 
+#[cfg(all(test, feature = "sqlite"))]
+mod migration_tests;
 mod plan;
+mod schema;
+pub(crate) use schema::MIGRATIONS;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -234,7 +240,8 @@ pub trait CaStore: Send + Sync {
     /// Forgets nonces of orders signed before `before` (they fail the freshness check anyway).
     fn prune_nonces(&self, before: Timestamp) -> impl Future<Output = Result<u64, CaError>> + Send;
 
-    /// Appends usage events.
+    /// Appends usage events. Issuance events (issued, renewed, reissued) are refused
+    /// ([`CaError::Misuse`]): they are written with their certificate.
     fn append_usage(&self, events: Vec<UsageEvent>) -> impl Future<Output = Result<(), CaError>> + Send;
 
     /// The last `limit` usage entries of a certificate, oldest first.
@@ -252,121 +259,39 @@ pub trait CaStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<UsageRecord>, CaError>> + Send;
 }
 
-pub(crate) static MIGRATIONS: &[Migration] = &[Migration {
-    component: "ca",
-    version: 1,
-    name: "authorities, certificates, crl numbers, order nonces, usage",
-    sqlite: "
-CREATE TABLE ca_authorities (
-    kind TEXT NOT NULL,
-    generation INTEGER NOT NULL,
-    cert_der BLOB NOT NULL,
-    key_handle BLOB NOT NULL,
-    retired INTEGER NOT NULL,
-    created_at BIGINT NOT NULL,
-    not_after BIGINT NOT NULL,
-    PRIMARY KEY (kind, generation)
-);
-CREATE TABLE ca_certificates (
-    serial BLOB PRIMARY KEY,
-    fingerprint BLOB NOT NULL UNIQUE,
-    user_id BLOB NOT NULL,
-    device_id BLOB NOT NULL,
-    issuer_generation INTEGER NOT NULL,
-    der BLOB NOT NULL,
-    not_before BIGINT NOT NULL,
-    not_after BIGINT NOT NULL,
-    issued_at BIGINT NOT NULL,
-    status TEXT NOT NULL,
-    status_at BIGINT,
-    revocation_reason TEXT,
-    superseded_by BLOB,
-    replaces BLOB
-);
-CREATE INDEX ca_certificates_user ON ca_certificates (user_id, issued_at);
-CREATE INDEX ca_certificates_device ON ca_certificates (device_id, issued_at);
-CREATE UNIQUE INDEX ca_certificates_one_active ON ca_certificates (device_id) WHERE status = 'active';
-CREATE INDEX ca_certificates_inactive ON ca_certificates (not_after) WHERE status <> 'active';
-CREATE TABLE ca_crl_numbers (
-    generation INTEGER PRIMARY KEY,
-    last_number BIGINT NOT NULL
-);
-CREATE TABLE ca_order_nonces (
-    user_id BLOB NOT NULL,
-    nonce BLOB NOT NULL,
-    signed_at BIGINT NOT NULL,
-    serial BLOB NOT NULL,
-    PRIMARY KEY (user_id, nonce)
-);
-CREATE INDEX ca_order_nonces_time ON ca_order_nonces (signed_at);
-CREATE TABLE ca_usage (
-    seq INTEGER PRIMARY KEY,
-    at BIGINT NOT NULL,
-    kind TEXT NOT NULL,
-    serial BLOB,
-    user_id BLOB,
-    failure TEXT,
-    detail TEXT NOT NULL
-);
-CREATE INDEX ca_usage_serial ON ca_usage (serial, seq);
-CREATE INDEX ca_usage_user ON ca_usage (user_id, seq);
-",
-    postgres: "
-CREATE TABLE ca_authorities (
-    kind TEXT NOT NULL,
-    generation INTEGER NOT NULL,
-    cert_der BYTEA NOT NULL,
-    key_handle BYTEA NOT NULL,
-    retired BOOLEAN NOT NULL,
-    created_at BIGINT NOT NULL,
-    not_after BIGINT NOT NULL,
-    PRIMARY KEY (kind, generation)
-);
-CREATE TABLE ca_certificates (
-    serial BYTEA PRIMARY KEY,
-    fingerprint BYTEA NOT NULL UNIQUE,
-    user_id BYTEA NOT NULL,
-    device_id BYTEA NOT NULL,
-    issuer_generation INTEGER NOT NULL,
-    der BYTEA NOT NULL,
-    not_before BIGINT NOT NULL,
-    not_after BIGINT NOT NULL,
-    issued_at BIGINT NOT NULL,
-    status TEXT NOT NULL,
-    status_at BIGINT,
-    revocation_reason TEXT,
-    superseded_by BYTEA,
-    replaces BYTEA
-);
-CREATE INDEX ca_certificates_user ON ca_certificates (user_id, issued_at);
-CREATE INDEX ca_certificates_device ON ca_certificates (device_id, issued_at);
-CREATE UNIQUE INDEX ca_certificates_one_active ON ca_certificates (device_id) WHERE status = 'active';
-CREATE INDEX ca_certificates_inactive ON ca_certificates (not_after) WHERE status <> 'active';
-CREATE TABLE ca_crl_numbers (
-    generation INTEGER PRIMARY KEY,
-    last_number BIGINT NOT NULL
-);
-CREATE TABLE ca_order_nonces (
-    user_id BYTEA NOT NULL,
-    nonce BYTEA NOT NULL,
-    signed_at BIGINT NOT NULL,
-    serial BYTEA NOT NULL,
-    PRIMARY KEY (user_id, nonce)
-);
-CREATE INDEX ca_order_nonces_time ON ca_order_nonces (signed_at);
-CREATE TABLE ca_usage (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at BIGINT NOT NULL,
-    kind TEXT NOT NULL,
-    serial BYTEA,
-    user_id BYTEA,
-    failure TEXT,
-    detail TEXT NOT NULL
-);
-CREATE INDEX ca_usage_serial ON ca_usage (serial, seq);
-CREATE INDEX ca_usage_user ON ca_usage (user_id, seq);
-",
-}];
+/// The condition of the usage index by serial, term for term (SQLite uses a partial index only for a
+/// query that repeats its terms): every event but the issuances ([`UsageKind::is_issuance`]). Written
+/// as comparisons rather than `NOT IN (…)`: SQLite builds a temporary table for an `IN` list of three
+/// or more values each time an INSERT evaluates the index's condition, i.e. for every usage event.
+pub(crate) const NOT_ISSUANCE_SQL: &str = "kind <> 'issued' AND kind <> 'renewed' AND kind <> 'reissued'";
+
+/// The usage entries of certificate `serial` (the first parameter), newest first, at most the second
+/// parameter: its events in the index by serial, and its issuance event linked from its row. `$n`
+/// placeholders (SQLite reads them as named parameters bound by position).
+pub(crate) fn usage_of_certificate_sql() -> String {
+    format!(
+        "SELECT seq, at, kind, serial, user_id, failure, detail FROM (\
+         SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE serial = $1 AND {NOT_ISSUANCE_SQL} \
+         ORDER BY seq DESC LIMIT $2) AS recent \
+         UNION ALL SELECT u.seq, u.at, u.kind, u.serial, u.user_id, u.failure, u.detail \
+         FROM ca_certificates c JOIN ca_usage u ON u.seq = c.issued_event WHERE c.serial = $1 \
+         ORDER BY 1 DESC LIMIT $2"
+    )
+}
+
+/// Refuses to append issuance events outside an issuance: the store links the one of each certificate
+/// from its row when it writes the certificate ([`CaStore::insert_certificates`]).
+pub(crate) fn check_appended(events: &[UsageEvent]) -> Result<(), CaError> {
+    match events.iter().find(|e| e.kind.is_issuance()) {
+        Some(e) => Err(CaError::Misuse(format!("a {} event is recorded with its certificate only", e.kind.as_str()))),
+        None => Ok(()),
+    }
+}
+
+/// The position in `events` of the issuance event of the certificate `serial`, if there is one.
+pub(crate) fn issuance_event(events: &[UsageEvent], serial: CertSerial) -> Option<usize> {
+    events.iter().position(|e| e.kind.is_issuance() && e.serial == Some(serial))
+}
 
 /// The columns of `ca_certificates` in the order every backend selects them.
 pub(crate) const CERT_COLUMNS: &str = "serial, fingerprint, user_id, device_id, issuer_generation, der, not_before, \

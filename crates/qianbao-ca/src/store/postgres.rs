@@ -11,8 +11,8 @@ use qianbao_store::{ErrorKind, StoreError};
 
 use super::{
     AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, DEVICE_CERT_COLUMNS, DeviceCert, IssueEffects,
-    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, UsageRow, conflict,
-    device_cert, limit_sql, map_conflict, status_from_sql,
+    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, UsageRow, check_appended,
+    conflict, device_cert, issuance_event, limit_sql, map_conflict, status_from_sql, usage_of_certificate_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
@@ -54,9 +54,10 @@ fn records(rows: Vec<Row>) -> Result<Vec<CertificateRecord>, StoreError> {
     rows.iter().map(|r| cert_row(r).into_record()).collect()
 }
 
-async fn insert_usage(c: &impl GenericClient, events: &[UsageEvent]) -> Result<(), StoreError> {
+/// Appends `events`; answers the `seq` of each, in order.
+async fn insert_usage(c: &impl GenericClient, events: &[UsageEvent]) -> Result<Vec<i64>, StoreError> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut at = Vec::with_capacity(events.len());
     let mut kind = Vec::with_capacity(events.len());
@@ -72,23 +73,35 @@ async fn insert_usage(c: &impl GenericClient, events: &[UsageEvent]) -> Result<(
         failure.push(e.failure.as_deref());
         detail.push(e.detail.as_str());
     }
-    c.execute(
-        "INSERT INTO ca_usage (at, kind, serial, user_id, failure, detail) \
-         SELECT at, kind, serial, user_id, failure, detail FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[], $5::text[], $6::text[]) \
-         WITH ORDINALITY AS t(at, kind, serial, user_id, failure, detail, n) ORDER BY n",
-        &[&at, &kind, &serial, &user, &failure, &detail],
-    )
-    .await
-    .map(|_| ())
-    .map_err(StoreError::from)
+    // Identity values are drawn in the SELECT's order (ORDER BY n), so sorting the returned ones gives
+    // each event's seq in order.
+    let rows = c
+        .query(
+            "INSERT INTO ca_usage (at, kind, serial, user_id, failure, detail) \
+             SELECT at, kind, serial, user_id, failure, detail FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[], $5::text[], $6::text[]) \
+             WITH ORDINALITY AS t(at, kind, serial, user_id, failure, detail, n) ORDER BY n RETURNING seq",
+            &[&at, &kind, &serial, &user, &failure, &detail],
+        )
+        .await?;
+    let mut seqs: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    seqs.sort_unstable();
+    if seqs.len() != events.len() {
+        return Err(StoreError::corrupt("the usage insert answered another number of rows"));
+    }
+    Ok(seqs)
 }
 
-async fn usage(db: &PgDb, column: &str, key: Vec<u8>, limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
+/// The last `limit` usage entries of a user (`column` = `user_id`) or, with `column` = `None`, of a
+/// certificate ([`usage_of_certificate_sql`]), oldest first.
+async fn usage(db: &PgDb, column: Option<&str>, key: Vec<u8>, limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
     let client = db.client().await?;
-    let sql = format!(
-        "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE {column} = $1 \
-         ORDER BY seq DESC LIMIT $2"
-    );
+    let sql = match column {
+        Some(column) => format!(
+            "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE {column} = $1 \
+             ORDER BY seq DESC LIMIT $2"
+        ),
+        None => usage_of_certificate_sql(),
+    };
     let rows = client.query(&sql, &[&key, &limit_sql(limit)]).await?;
     let mut out = rows
         .iter()
@@ -150,11 +163,15 @@ async fn write_resolved(c: &impl GenericClient, new: &NewCertificate) -> Result<
             return Err(conflict(format!("certificate {s} was revoked concurrently")));
         }
     }
+    // The events first: the certificate row links its issuance event by `seq`.
+    let seqs = insert_usage(c, &new.events).await?;
+    let issued_event = issuance_event(&new.events, new.record.serial).map(|i| seqs[i]);
     let r = CertRow::from_record(&new.record);
     let generation = i32::try_from(r.issuer_generation).map_err(|_| StoreError::corrupt("generation out of range"))?;
     c.execute(
         &format!(
-            "INSERT INTO ca_certificates ({CERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ),
         &[
             &r.serial,
@@ -171,18 +188,19 @@ async fn write_resolved(c: &impl GenericClient, new: &NewCertificate) -> Result<
             &r.revocation_reason,
             &r.superseded_by,
             &r.replaces,
+            &issued_event,
         ],
     )
     .await
     .map_err(|e| {
         let e = StoreError::from(e);
         if e.kind() == ErrorKind::Conflict {
-            conflict("the device already has an active certificate, or the serial or fingerprint is taken")
+            conflict("the device already has an active certificate, or the serial is taken")
         } else {
             e
         }
     })?;
-    insert_usage(c, &new.events).await
+    Ok(())
 }
 
 /// One batch of nonce claims in one transaction, set-based: the certificates' rows read `FOR SHARE` (a
@@ -493,16 +511,17 @@ impl CaStore for PgCaStore {
     }
 
     async fn append_usage(&self, events: Vec<UsageEvent>) -> Result<(), CaError> {
+        check_appended(&events)?;
         let client = self.db.client().await?;
         insert_usage(&client, &events).await?;
         Ok(())
     }
 
     async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
-        Ok(usage(&self.db, "serial", serial.to_bytes().to_vec(), limit).await?)
+        Ok(usage(&self.db, None, serial.to_bytes().to_vec(), limit).await?)
     }
 
     async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
-        Ok(usage(&self.db, "user_id", user.to_bytes().to_vec(), limit).await?)
+        Ok(usage(&self.db, Some("user_id"), user.to_bytes().to_vec(), limit).await?)
     }
 }

@@ -10,8 +10,8 @@ use qianbao_store::{ErrorKind, StoreError};
 
 use super::{
     AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, DEVICE_CERT_COLUMNS, DeviceCert, IssueEffects,
-    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, UsageRow, conflict,
-    device_cert, limit_sql, map_conflict, status_from_sql,
+    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, UsageRow, check_appended,
+    conflict, device_cert, issuance_event, limit_sql, map_conflict, status_from_sql, usage_of_certificate_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
@@ -72,10 +72,12 @@ fn oldest_first(mut v: Vec<CertificateRecord>) -> Vec<CertificateRecord> {
     v
 }
 
-fn insert_usage(c: &Connection, events: &[UsageEvent]) -> Result<(), StoreError> {
+/// Appends `events`; answers the `seq` of each, in order.
+fn insert_usage(c: &Connection, events: &[UsageEvent]) -> Result<Vec<i64>, StoreError> {
     let mut stmt = c.prepare_cached(
         "INSERT INTO ca_usage (at, kind, serial, user_id, failure, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
+    let mut seqs = Vec::with_capacity(events.len());
     for e in events {
         stmt.execute(params![
             ts_to_sql(e.at),
@@ -85,15 +87,21 @@ fn insert_usage(c: &Connection, events: &[UsageEvent]) -> Result<(), StoreError>
             e.failure,
             e.detail,
         ])?;
+        seqs.push(c.last_insert_rowid());
     }
-    Ok(())
+    Ok(seqs)
 }
 
-fn usage(c: &Connection, column: &str, key: &[u8], limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
-    let sql = format!(
-        "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE {column} = ?1 \
-         ORDER BY seq DESC LIMIT ?2"
-    );
+/// The last `limit` usage entries of a user (`column` = `user_id`) or, with `column` = `None`, of a
+/// certificate ([`usage_of_certificate_sql`]), oldest first.
+fn usage(c: &Connection, column: Option<&str>, key: &[u8], limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
+    let sql = match column {
+        Some(column) => format!(
+            "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE {column} = ?1 \
+             ORDER BY seq DESC LIMIT ?2"
+        ),
+        None => usage_of_certificate_sql().replace('$', "?"),
+    };
     let mut stmt = c.prepare_cached(&sql)?;
     let mut rows = stmt
         .query_map(params![key, limit_sql(limit)], |r| {
@@ -129,7 +137,7 @@ fn device_certs(c: &Connection, new: &NewCertificate) -> Result<Vec<DeviceCert>,
 
 /// Writes an issuance whose plan was resolved: the status changes, the record, the usage events. Every
 /// condition was checked on rows read in this transaction; what can still fail here is a unique
-/// constraint (a serial or fingerprint taken, ~2^-127 for random serials) or the database itself.
+/// constraint (a serial taken, ~2^-127 for random serials) or the database itself.
 fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError> {
     let at = ts_to_sql(new.record.issued_at);
     let by = new.record.serial.to_bytes().to_vec();
@@ -155,9 +163,13 @@ fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError
             return Err(conflict(format!("certificate {s} was revoked concurrently")));
         }
     }
+    // The events first: the certificate row links its issuance event by `seq`.
+    let seqs = insert_usage(c, &new.events)?;
+    let issued_event = issuance_event(&new.events, new.record.serial).map(|i| seqs[i]);
     let r = CertRow::from_record(&new.record);
     let sql = format!(
-        "INSERT INTO ca_certificates ({CERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     );
     c.prepare_cached(&sql)?
         .execute(params![
@@ -174,17 +186,14 @@ fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError
             r.status_at,
             r.revocation_reason,
             r.superseded_by,
-            r.replaces
+            r.replaces,
+            issued_event
         ])
         .map_err(|e| {
             let e = StoreError::from(e);
-            if e.kind() == ErrorKind::Conflict {
-                conflict("the certificate's serial or fingerprint is taken")
-            } else {
-                e
-            }
+            if e.kind() == ErrorKind::Conflict { conflict("the certificate's serial is taken") } else { e }
         })?;
-    insert_usage(c, &new.events)
+    Ok(())
 }
 
 /// Several issuances inside the writer's transaction, in order. Each reads its device's certificates
@@ -447,16 +456,17 @@ impl CaStore for SqliteCaStore {
         if events.is_empty() {
             return Ok(());
         }
-        Ok(self.db.write(move |c| insert_usage(c, &events)).await?)
+        check_appended(&events)?;
+        Ok(self.db.write(move |c| insert_usage(c, &events).map(drop)).await?)
     }
 
     async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
         let key = serial.to_bytes();
-        Ok(self.db.read(move |c| usage(c, "serial", &key, limit)).await?)
+        Ok(self.db.read(move |c| usage(c, None, &key, limit)).await?)
     }
 
     async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
         let key = user.to_bytes();
-        Ok(self.db.read(move |c| usage(c, "user_id", &key, limit)).await?)
+        Ok(self.db.read(move |c| usage(c, Some("user_id"), &key, limit)).await?)
     }
 }

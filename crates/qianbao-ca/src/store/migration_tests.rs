@@ -1,0 +1,239 @@
+//! Data written under the first schema reads back, and keeps every rule, after the later migrations —
+//! on each backend.
+
+use qianbao_core::{DeviceId, Timestamp, UserId};
+use qianbao_store::Database;
+use qianbao_store::testing::each_backend;
+
+use super::{CaDb, CaStore, CertRow, DevicePlan, MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome};
+use crate::CaError;
+use crate::order::OrderNonce;
+use crate::record::{CertSerial, CertStatus, CertificateRecord, Fingerprint, RevocationReason, UsageEvent, UsageKind};
+
+const T: u64 = 1_800_000_000;
+
+fn record(n: u8, user: u128, device: u128, status: CertStatus) -> CertificateRecord {
+    let at = Timestamp::from_unix_secs(T + u64::from(n));
+    let der = vec![0x30, 0x03, n, n, n];
+    CertificateRecord {
+        serial: CertSerial::from_bytes([n; 16]).unwrap(),
+        user: UserId::from_u128(user),
+        device: DeviceId::from_u128(device),
+        fingerprint: Fingerprint::of(&der),
+        issuer_generation: 1,
+        not_before: at,
+        not_after: at.saturating_add(std::time::Duration::from_secs(365 * 86_400)),
+        issued_at: at,
+        status,
+        replaces: None,
+        der,
+    }
+}
+
+/// A bytea / blob literal for the backend.
+fn blob(db: &Database, b: &[u8]) -> String {
+    let hex = data_encoding::HEXLOWER.encode(b);
+    match db.backend() {
+        qianbao_store::Backend::Postgres => format!("decode('{hex}', 'hex')"),
+        _ => format!("X'{hex}'"),
+    }
+}
+
+fn opt_blob(db: &Database, b: Option<Vec<u8>>) -> String {
+    b.map_or_else(|| "NULL".to_string(), |b| blob(db, &b))
+}
+
+fn opt_text(s: Option<&str>) -> String {
+    s.map_or_else(|| "NULL".to_string(), |s| format!("'{s}'"))
+}
+
+/// The first schema's INSERT of a certificate row (literal values: the same SQL text on both backends).
+fn insert_v1_certificate(db: &Database, r: &CertificateRecord) -> String {
+    let c = CertRow::from_record(r);
+    format!(
+        "INSERT INTO ca_certificates (serial, fingerprint, user_id, device_id, issuer_generation, der, not_before, \
+         not_after, issued_at, status, status_at, revocation_reason, superseded_by, replaces) VALUES \
+         ({}, {}, {}, {}, {}, {}, {}, {}, {}, '{}', {}, {}, {}, {});",
+        blob(db, &c.serial),
+        blob(db, &c.fingerprint),
+        blob(db, &c.user_id),
+        blob(db, &c.device_id),
+        c.issuer_generation,
+        blob(db, &c.der),
+        c.not_before,
+        c.not_after,
+        c.issued_at,
+        c.status,
+        c.status_at.map_or_else(|| "NULL".to_string(), |t| t.to_string()),
+        opt_text(c.revocation_reason.as_deref()),
+        opt_blob(db, c.superseded_by),
+        opt_blob(db, c.replaces),
+    )
+}
+
+fn insert_v1_usage(db: &Database, e: &UsageEvent) -> String {
+    format!(
+        "INSERT INTO ca_usage (at, kind, serial, user_id, failure, detail) VALUES ({}, '{}', {}, {}, {}, '{}');",
+        qianbao_store::sql::ts_to_sql(e.at),
+        e.kind.as_str(),
+        opt_blob(db, e.serial.map(|s| s.to_bytes().to_vec())),
+        opt_blob(db, e.user.map(|u| u.to_bytes().to_vec())),
+        opt_text(e.failure.as_deref()),
+        e.detail,
+    )
+}
+
+async fn execute(db: &Database, sql: String) {
+    match db {
+        #[cfg(feature = "sqlite")]
+        Database::Sqlite(s) => s.write(move |c| Ok(c.execute_batch(&sql)?)).await.unwrap(),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(p) => p.client().await.unwrap().batch_execute(&sql).await.unwrap(),
+        other => panic!("no such backend in this build: {:?}", other.backend()),
+    }
+}
+
+fn event(kind: UsageKind, r: &CertificateRecord, detail: &str) -> UsageEvent {
+    UsageEvent {
+        at: r.issued_at,
+        kind,
+        serial: Some(r.serial),
+        user: Some(r.user),
+        failure: None,
+        detail: detail.into(),
+    }
+}
+
+#[tokio::test]
+async fn data_of_the_first_schema_survives_the_migrations() {
+    each_backend("ca migrations keep data", |db| async move {
+        db.migrate(&MIGRATIONS[..1]).await.unwrap();
+        let revoked =
+            CertStatus::Revoked { at: Timestamp::from_unix_secs(T + 100), reason: RevocationReason::KeyCompromise };
+        let a = record(1, 1, 1, CertStatus::Active);
+        let b = record(2, 1, 2, revoked);
+        let events = [
+            event(UsageKind::Issued, &a, "issue a"),
+            event(UsageKind::Issued, &b, "issue b"),
+            event(UsageKind::Verified, &a, "verify a"),
+            UsageEvent {
+                at: b.issued_at,
+                kind: UsageKind::Revoked,
+                serial: Some(b.serial),
+                user: None,
+                failure: None,
+                detail: "revoke b".into(),
+            },
+        ];
+        let mut sql = insert_v1_certificate(&db, &a) + &insert_v1_certificate(&db, &b);
+        let used = format!(
+            "INSERT INTO ca_order_nonces (user_id, nonce, signed_at, serial) VALUES ({}, {}, {}, {});",
+            blob(&db, &a.user.to_bytes()),
+            blob(&db, &[7; 16]),
+            qianbao_store::sql::ts_to_sql(a.issued_at),
+            blob(&db, &a.serial.to_bytes()),
+        );
+        sql += &used;
+        for e in &events {
+            sql += &insert_v1_usage(&db, e);
+        }
+        execute(&db, sql).await;
+
+        let store = CaDb::open(db.clone()).await.unwrap();
+        assert_eq!(store.certificate(a.serial).await.unwrap(), Some(a.clone()));
+        assert_eq!(store.certificate(b.serial).await.unwrap(), Some(b.clone()));
+        assert_eq!(store.certificates_for_user(a.user).await.unwrap(), vec![a.clone(), b.clone()]);
+        assert_eq!(store.certificates_for_device(b.device).await.unwrap(), vec![b.clone()]);
+        let inactive = store.inactive_certificates(Timestamp::from_unix_secs(T)).await.unwrap();
+        assert_eq!(inactive, vec![b.clone()]);
+        let details = |v: Vec<crate::record::UsageRecord>| v.into_iter().map(|u| u.event.detail).collect::<Vec<_>>();
+        assert_eq!(details(store.usage_for_certificate(a.serial, 10).await.unwrap()), ["issue a", "verify a"]);
+        assert_eq!(details(store.usage_for_certificate(a.serial, 1).await.unwrap()), ["verify a"]);
+        assert_eq!(details(store.usage_for_certificate(b.serial, 10).await.unwrap()), ["issue b", "revoke b"]);
+        assert_eq!(details(store.usage_for_user(a.user, 10).await.unwrap()), ["issue a", "issue b", "verify a"]);
+
+        // A nonce used before the migrations is still used; a new one is accepted once.
+        let claim = |nonce: u8| NonceClaim {
+            user: a.user,
+            nonce: OrderNonce([nonce; 16]),
+            signed_at: a.issued_at,
+            serial: a.serial,
+            at: a.issued_at,
+            grace: std::time::Duration::ZERO,
+            event: event(UsageKind::OrderSigned, &a, "order"),
+        };
+        let outcomes = store.accept_nonces(vec![claim(7), claim(8), claim(8)]).await.unwrap();
+        assert_eq!(outcomes, [NonceOutcome::Replayed, NonceOutcome::Accepted, NonceOutcome::Replayed]);
+        assert_eq!(store.prune_nonces(a.issued_at.saturating_add(std::time::Duration::from_secs(1))).await.unwrap(), 2);
+
+        // The rules still hold on the migrated tables: one active certificate per device, serials unique.
+        let mut again = record(3, 1, 1, CertStatus::Active);
+        let new = |r: CertificateRecord, plan| NewCertificate {
+            record: r,
+            plan,
+            supersede: vec![],
+            revoke: vec![],
+            revoke_reason: RevocationReason::Unspecified,
+            events: vec![],
+        };
+        let refused = store.insert_certificate(new(again.clone(), DevicePlan::Given)).await;
+        assert!(matches!(refused, Err(CaError::Conflict(_))), "{refused:?}");
+        again.serial = a.serial;
+        again.device = DeviceId::from_u128(9);
+        let refused = store.insert_certificate(new(again, DevicePlan::Issue)).await;
+        assert!(matches!(refused, Err(CaError::Conflict(_))), "{refused:?}");
+        let fine = record(4, 1, 4, CertStatus::Active);
+        let mut issued = new(fine.clone(), DevicePlan::Issue);
+        issued.events = vec![event(UsageKind::Issued, &fine, "issue fine")];
+        store.insert_certificate(issued).await.unwrap();
+        assert_eq!(store.certificate(fine.serial).await.unwrap(), Some(fine.clone()));
+        store.append_usage(vec![event(UsageKind::Verified, &fine, "verify fine")]).await.unwrap();
+        assert_eq!(details(store.usage_for_certificate(fine.serial, 10).await.unwrap()), ["issue fine", "verify fine"]);
+        // An issuance event is written with its certificate only (it would not be found by serial).
+        let stray = store.append_usage(vec![event(UsageKind::Renewed, &fine, "stray")]).await;
+        assert!(matches!(stray, Err(CaError::Misuse(_))), "{stray:?}");
+    })
+    .await;
+}
+
+/// SQLite uses the partial usage index by serial for a certificate's usage only when the query repeats
+/// its condition word for word: the query plan names the index and scans no table.
+#[tokio::test]
+async fn the_usage_of_a_certificate_is_read_through_the_index() {
+    use qianbao_store::drivers::rusqlite::params;
+    let db = Database::open_in_memory().unwrap();
+    CaDb::open(db.clone()).await.unwrap();
+    let sql = format!("EXPLAIN QUERY PLAN {}", super::usage_of_certificate_sql().replace('$', "?"));
+    let plan = db
+        .as_sqlite()
+        .unwrap()
+        .read(move |c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt
+                .query_map(params![[1u8; 16].as_slice(), 10], |r| r.get::<_, String>(3))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    assert!(plan.iter().any(|l| l.contains("INDEX ca_usage_serial")), "{plan:?}");
+    // Only the at most `limit` rows already found are scanned (`recent`), no table.
+    assert!(!plan.iter().any(|l| ["SCAN ca_", "SCAN u", "SCAN c"].iter().any(|t| l.starts_with(t))), "{plan:?}");
+
+    // Appending a usage event evaluates the partial index's condition without a temporary table.
+    let program = db
+        .as_sqlite()
+        .unwrap()
+        .read(|c| {
+            let mut stmt = c.prepare(
+                "EXPLAIN INSERT INTO ca_usage (at, kind, serial, user_id, failure, detail) \
+                 VALUES (1, 'verified', X'01', NULL, NULL, 'x')",
+            )?;
+            let ops = stmt.query_map([], |r| r.get::<_, String>(1))?.collect::<Result<Vec<_>, _>>()?;
+            Ok(ops)
+        })
+        .await
+        .unwrap();
+    assert!(program.iter().any(|op| op == "IdxInsert"), "{program:?}");
+    assert!(!program.iter().any(|op| op == "OpenEphemeral"), "{program:?}");
+}
