@@ -66,7 +66,19 @@ impl Decided {
 }
 
 /// What the view still needs before it can decide `ops` at `now`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn needs(view: &LedgerState, ops: &[Op], now: Timestamp) -> Needs {
+    needs_where(view, ops, now, |_| true)
+}
+
+/// [`needs`] for a store that knows which transfer ids may exist (`may_exist`, see
+/// [`LedgerState::needs_for_transfers_where`]); decide the group with [`decide_loaded`] once they are met.
+pub(crate) fn needs_where(
+    view: &LedgerState,
+    ops: &[Op],
+    now: Timestamp,
+    may_exist: impl Fn(TransferId) -> bool + Copy,
+) -> Needs {
     // Each request's needs, then their union (a transfer's needs do not depend on the others').
     let mut parts = Vec::with_capacity(ops.len());
     for op in ops {
@@ -77,7 +89,7 @@ pub(crate) fn needs(view: &LedgerState, ops: &[Op], now: Timestamp) -> Needs {
                 parts.push(view.needs_for_accounts(&probe));
             }
             Op::Expire => parts.push(view.needs_for_expiry(now)),
-            Op::Transfers(t) => parts.push(view.needs_for_transfers(t)),
+            Op::Transfers(t) => parts.push(view.needs_for_transfers_where(t, may_exist)),
         }
     }
     if parts.len() == 1 {
@@ -90,6 +102,18 @@ pub(crate) fn needs(view: &LedgerState, ops: &[Op], now: Timestamp) -> Needs {
         out.transfers.extend(p.transfers.into_iter().filter(|t| ids.insert(*t)));
     }
     out
+}
+
+/// [`decide`] on a view whose needs ([`needs_where`] with the same `may_exist`) are met: the engine
+/// decides it as a complete ledger, without computing the needs again. Debug builds check them.
+pub(crate) fn decide_loaded(
+    view: &mut LedgerState,
+    ops: &[Op],
+    now: Timestamp,
+    may_exist: impl Fn(TransferId) -> bool + Copy,
+) -> Decided {
+    debug_assert!(needs_where(view, ops, now, may_exist).is_empty(), "deciding a view that lacks what it needs");
+    view.decide_loaded(|v| decide(v, ops, now))
 }
 
 /// Decides `ops` in order on a fully loaded view.

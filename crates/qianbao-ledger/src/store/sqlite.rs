@@ -121,9 +121,13 @@ pub(crate) fn run_group(
     if ops.iter().any(|o| matches!(o, Op::Expire)) {
         load_due(conn, &mut c.view, ts(now))?;
     }
+    // A transfer id the filter rules out is not stored: it is neither looked up nor listed.
+    let mut met = false;
     for _round in 0..4 {
-        let needs = group::needs(&c.view, ops, now);
+        let filter = &c.filter;
+        let needs = group::needs_where(&c.view, ops, now, |id| filter.may_contain(id));
         if needs.is_empty() {
+            met = true;
             break;
         }
         let transfers = load(conn, c, &needs)?;
@@ -131,10 +135,17 @@ pub(crate) fn run_group(
         // Only a loaded transfer (a pending one, whose accounts a post or void needs) can add needs:
         // without one, every need is now met or known absent.
         if transfers == 0 {
+            met = true;
             break;
         }
     }
-    let decided = group::decide(&mut c.view, ops, now);
+    let decided = if met {
+        let filter = &c.filter;
+        group::decide_loaded(&mut c.view, ops, now, |id| filter.may_contain(id))
+    } else {
+        // Unreachable in practice (a second round loads only accounts); the engine reports what is missing.
+        group::decide(&mut c.view, ops, now)
+    };
     c.view.absent_accounts.clear();
     c.view.absent_transfers.clear();
     if !decided.is_empty() {
