@@ -29,9 +29,9 @@ pub(crate) struct Backend {
 }
 
 /// SQLite: a background checkpoint starts every this many groups (the writer's own automatic
-/// checkpoint is only a backstop, see `sqlite::WAL_BACKSTOP_PAGES`).
+/// checkpoint copies what they leave and lets the WAL start over, see `sqlite::WAL_BACKSTOP_PAGES`).
 #[cfg(feature = "sqlite")]
-const CHECKPOINT_EVERY: u32 = 8;
+const CHECKPOINT_EVERY: u32 = 4;
 
 fn unsupported() -> LedgerError {
     LedgerError::Store(StoreError::new(ErrorKind::Other, "this database backend is not supported by the ledger"))

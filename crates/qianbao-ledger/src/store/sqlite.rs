@@ -21,8 +21,13 @@ use write::{merge, merge_accounts, write};
 
 mod write;
 
-/// The writer's automatic checkpoint, a backstop to the background ones: 256 MiB of WAL.
-pub(crate) const WAL_BACKSTOP_PAGES: i64 = 65_536;
+/// The writer's automatic checkpoint: 32 MiB of WAL (about ten groups of 8,189 transfers). The
+/// background checkpoints (`Backend::checkpoint`) copy most frames, but never all of them while the
+/// writer appends, and SQLite starts the WAL over from its beginning only once every frame is
+/// copied. Without this the WAL grows to hundreds of MiB, and every commit appends to new file pages
+/// (the kernel's block reservation and page allocation were most of a commit's cost); with it the
+/// writer copies the few frames the last background checkpoint left, and the WAL is written over.
+pub(crate) const WAL_BACKSTOP_PAGES: i64 = 8_192;
 
 /// Rows per multi-row statement.
 const ROWS: usize = 128;
