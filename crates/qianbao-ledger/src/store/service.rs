@@ -49,10 +49,10 @@ impl Default for LedgerOptions {
             batch_events_max: BATCH_EVENTS_MAX,
             batch_wait: Duration::ZERO,
             retries_max: 8,
-            merge_transfers_min: 1 << 17,
+            merge_transfers_min: 1 << 18,
             merge_transfers_max: 1 << 19,
             view_transfers_max: 1 << 20,
-            account_log_groups_max: 16,
+            account_log_groups_max: 32,
         }
     }
 }

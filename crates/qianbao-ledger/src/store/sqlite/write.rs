@@ -28,8 +28,17 @@ fn insert_rows<T>(
     items: &[T],
     bind: impl Fn(&mut Statement<'_>, usize, &T) -> rusqlite::Result<()>,
 ) -> Result<(), StoreError> {
+    // Every full chunk shares one statement text (built once per call, not per chunk).
+    let full = if items.len() >= ROWS { values_sql(head, cols, ROWS, tail) } else { String::new() };
     for chunk in items.chunks(ROWS) {
-        let mut stmt = conn.prepare_cached(&values_sql(head, cols, chunk.len(), tail))?;
+        let part;
+        let sql = if chunk.len() == ROWS {
+            &full
+        } else {
+            part = values_sql(head, cols, chunk.len(), tail);
+            &part
+        };
+        let mut stmt = conn.prepare_cached(sql)?;
         for (i, item) in chunk.iter().enumerate() {
             bind(&mut stmt, i * cols + 1, item)?;
         }
