@@ -13,7 +13,7 @@ use qianbao_store::drivers::rusqlite::{Connection, params};
 use rustc_hash::FxHashMap;
 
 use super::codec::{b16, be};
-use crate::{Account, AccountFlags};
+use crate::AccountFlags;
 
 /// A log entry: id (16 bytes), the four counters (16 bytes each) and the flags (2 bytes), big-endian.
 const ENTRY: usize = 82;
@@ -26,7 +26,7 @@ fn u128_at(e: &[u8], at: usize) -> u128 {
 }
 
 /// The packed entries of `accounts`.
-pub(crate) fn encode<'a>(accounts: impl ExactSizeIterator<Item = &'a Account>) -> Vec<u8> {
+pub(crate) fn encode(accounts: &[State]) -> Vec<u8> {
     let mut data = Vec::with_capacity(accounts.len() * ENTRY);
     for a in accounts {
         data.extend_from_slice(&a.id.to_bytes());
@@ -58,12 +58,8 @@ pub(crate) fn decode(data: &[u8]) -> Result<Vec<State>, StoreError> {
 }
 
 /// Appends the states of `accounts` as the log row of journal sequence `seq`.
-pub(crate) fn append<'a>(
-    conn: &Connection,
-    seq: i64,
-    accounts: impl ExactSizeIterator<Item = &'a Account>,
-) -> Result<(), StoreError> {
-    if accounts.len() == 0 {
+pub(crate) fn append(conn: &Connection, seq: i64, accounts: &[State]) -> Result<(), StoreError> {
+    if accounts.is_empty() {
         return Ok(());
     }
     let data = encode(accounts);
@@ -113,6 +109,7 @@ pub(crate) fn merge(conn: &Connection, accounts: &mut [State]) -> Result<(), Sto
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Account;
 
     fn account(id: u128, n: u128) -> Account {
         Account {
@@ -134,8 +131,9 @@ mod tests {
     #[test]
     fn entries_round_trip_and_a_bad_length_is_corrupt() {
         let accounts = [account(1, 5), account(u128::MAX, 7)];
-        let states = decode(&encode(accounts.iter())).unwrap();
-        assert_eq!(states, accounts.iter().map(State::from).collect::<Vec<_>>());
+        let expected: Vec<State> = accounts.iter().map(State::from).collect();
+        let states = decode(&encode(&expected)).unwrap();
+        assert_eq!(states, expected);
         let mut stored = account(1, 0);
         stored.flags = AccountFlags::NONE;
         stored.debits_pending = 0;

@@ -84,7 +84,7 @@ type Reply = oneshot::Sender<Result<Answer, LedgerError>>;
 pub(crate) struct Tail {
     pub ids: FxHashMap<TransferId, i64>,
     pub merged_ts: i64,
-    pub accounts: FxHashMap<AccountId, Account>,
+    pub accounts: FxHashMap<AccountId, crate::AccountUpdate>,
 }
 
 pub(crate) struct Shared {

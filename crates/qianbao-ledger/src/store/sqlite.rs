@@ -66,7 +66,7 @@ pub(crate) struct Published {
     /// The account overlay starts again (after a merge of the account log, or on open).
     pub accounts_reset: bool,
     /// Accounts whose new state is in the account log.
-    pub accounts: Vec<crate::Account>,
+    pub accounts: Vec<crate::AccountUpdate>,
 }
 
 pub(crate) type Answers = Vec<Option<Result<Answer, LedgerError>>>;
@@ -172,7 +172,7 @@ pub(crate) fn run_group(
 }
 
 /// What a fresh [`Cache`] publishes: the tail's ids and the accounts of the account log.
-type Loaded = (Cache, Vec<(TransferId, i64)>, Vec<crate::Account>);
+type Loaded = (Cache, Vec<(TransferId, i64)>, Vec<crate::AccountUpdate>);
 
 /// Reads the head, reloads the tail (transfers after `merged_ts`) and the accounts of the account
 /// log into a fresh view and builds the id filter from the look-up table, the tail and the failed ids.
@@ -223,7 +223,7 @@ fn load_cache(conn: &Connection, config: LedgerConfig) -> Result<Loaded, StoreEr
         };
         state.apply_to(&mut account);
         view.insert_account(account, limits).map_err(corrupt)?;
-        accounts.push(account);
+        accounts.push(*state);
     }
     let filter = build_filter(conn, merged_count as usize + tail.len(), &tail)?;
     let cache = Cache {
