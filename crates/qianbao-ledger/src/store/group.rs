@@ -205,8 +205,20 @@ fn decide_run<N: Copy, R: Clone>(
     d: &mut Decided,
     first: usize,
 ) {
-    let joined: Vec<N> = run.iter().flat_map(|o| (kind.requests)(o).iter().copied()).collect();
-    match (kind.decide)(view, &joined, now) {
+    // One op (the usual group of one caller's batch) is decided from its own requests, not a copy.
+    let joined: Vec<N>;
+    let batch = match run {
+        [op] => (kind.requests)(op),
+        _ => {
+            joined = run.iter().flat_map(|o| (kind.requests)(o).iter().copied()).collect();
+            &joined
+        }
+    };
+    match (kind.decide)(view, batch, now) {
+        Ok((results, changes)) if run.len() == 1 => {
+            d.answers[first] = Some(Ok((kind.answer)(results)));
+            merge(&mut d.changes, changes);
+        }
         Ok((results, changes)) => {
             let mut at = 0;
             for (k, op) in run.iter().enumerate() {
@@ -227,15 +239,25 @@ fn decide_run<N: Copy, R: Clone>(
 }
 
 fn merge(into: &mut Changes, c: Changes) {
-    into.accounts_created.extend(c.accounts_created);
-    into.accounts_updated.extend(c.accounts_updated);
-    into.transfers.extend(c.transfers);
-    into.pending.extend(c.pending);
-    into.failed.extend(c.failed);
-    into.limit_usages.extend(c.limit_usages);
-    into.limit_sets.extend(c.limit_sets);
-    into.balances.extend(c.balances);
+    append(&mut into.accounts_created, c.accounts_created);
+    append(&mut into.accounts_updated, c.accounts_updated);
+    append(&mut into.transfers, c.transfers);
+    append(&mut into.pending, c.pending);
+    append(&mut into.failed, c.failed);
+    append(&mut into.limit_usages, c.limit_usages);
+    append(&mut into.limit_sets, c.limit_sets);
+    append(&mut into.balances, c.balances);
     into.last_timestamp = into.last_timestamp.max(c.last_timestamp);
+}
+
+/// Appends `more` to `into`, taking its vector whole while `into` is empty (no copy of a batch's
+/// changes into fresh memory).
+fn append<T>(into: &mut Vec<T>, mut more: Vec<T>) {
+    if into.is_empty() {
+        std::mem::swap(into, &mut more);
+    } else {
+        into.append(&mut more);
+    }
 }
 
 /// Keeps the last update of each account (the final state), in first-touch order.
