@@ -1,7 +1,9 @@
-//! Compact id indexes: open-addressing hash tables (linear probing) of 8-byte entries, each a 4-byte
-//! position into the state's vectors with a 4-byte fingerprint of the id. A look-up reads one cache line
-//! of the table in the common case (no separate control bytes), and the fingerprint spares reading a
-//! record to reject a look-up. Tables stay at most three quarters full.
+//! Compact id indexes: open-addressing hash tables (linear probing) of 4-byte entries, each a position
+//! into the state's vectors with a fingerprint of the id's hash in the bits the position leaves free. A
+//! look-up reads one cache line of the table in the common case (no separate control bytes), and the
+//! fingerprint spares reading a record to reject a look-up. Tables stay at most three quarters full.
+//! With a million accounts the account index takes 8 MB (it took 16 MB with 8-byte entries), so more
+//! of it stays in cache and within the reach of the TLB.
 //!
 //! The hash is unkeyed (as FxHash was before it): ids are client-chosen, so a client could craft ids
 //! that collide and slow its own batches down, never change their outcome.
@@ -19,54 +21,48 @@ pub(crate) fn hash_u128(raw: u128) -> u64 {
     x ^ (x >> 32)
 }
 
-/// 32 bits of an id besides its hash, stored beside the position so that a look-up can tell a match
-/// without reading the record (a false match has odds of 2^-32 and is caught by the caller's check).
-fn fingerprint(raw: u128) -> u32 {
-    (raw as u32) ^ ((raw >> 32) as u32) ^ ((raw >> 64) as u32) ^ ((raw >> 96) as u32)
-}
-
-/// An empty entry. A full entry holds `value + 1` in its low half (so it is never zero) and the
-/// fingerprint in its high half.
-const EMPTY: u64 = 0;
+/// An empty entry. A full entry holds `value + 1` in its low [`Table::value_bits`] bits (so it is never
+/// zero) and a fingerprint of the hash in the bits above.
+const EMPTY: u32 = 0;
 const MIN_ENTRIES: usize = 16;
 
-fn pack(value: u32, print: u32) -> u64 {
-    assert!(value < u32::MAX, "an index value must be below u32::MAX");
-    (u64::from(print) << 32) | (u64::from(value) + 1)
-}
-
-fn value_of(entry: u64) -> u32 {
-    (entry as u32).wrapping_sub(1)
-}
-
-fn print_of(entry: u64) -> u32 {
-    (entry >> 32) as u32
-}
-
-/// The table both indexes share. Values are positions (`u32`, below `u32::MAX`); the caller knows how
-/// to hash the id a value names (needed to grow the table and to remove).
+/// The table both indexes share: 4-byte entries, a position with a fingerprint. Values are positions
+/// below `2^(log2(entries) + extra_bits)` (the caller's vectors hold no more records than the table has
+/// entries); the caller knows how to hash the id a value names (needed to grow the table and to remove).
+///
+/// The position takes as many bits as the table needs (21 for a million accounts) and the fingerprint
+/// the rest (11 then): a hash's home position already tells its top bits, so the fingerprint comes
+/// from its low bits. A false fingerprint match is caught by the caller's check of the id.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
-    entries: Vec<u64>,
+    entries: Vec<u32>,
     /// `64 - log2(entries.len())`: a hash's top bits give its home position.
     shift: u32,
+    /// Bits of a value beyond `log2(entries.len())`, plus one to spare.
+    extra_bits: u32,
     len: usize,
 }
 
 impl Clone for Table {
     fn clone(&self) -> Self {
-        Table { entries: self.entries.clone(), shift: self.shift, len: self.len }
+        Table { entries: self.entries.clone(), shift: self.shift, extra_bits: self.extra_bits, len: self.len }
     }
 
     /// Copies into the existing entries (no allocation when the sizes match).
     fn clone_from(&mut self, source: &Self) {
         self.entries.clone_from(&source.entries);
         self.shift = source.shift;
+        self.extra_bits = source.extra_bits;
         self.len = source.len;
     }
 }
 
 impl Table {
+    /// An empty table whose values may need `extra_bits` bits more than the size of the table.
+    fn with_extra_bits(extra_bits: u32) -> Self {
+        Table { extra_bits, ..Table::default() }
+    }
+
     fn mask(&self) -> usize {
         self.entries.len() - 1
     }
@@ -76,14 +72,38 @@ impl Table {
         (hash >> self.shift) as usize
     }
 
+    /// How many low bits of an entry hold `value + 1`.
+    fn value_bits(&self) -> u32 {
+        (64 - self.shift + self.extra_bits + 1).min(32)
+    }
+
+    fn pack(&self, hash: u64, value: u32) -> u32 {
+        let bits = self.value_bits();
+        let stored = u64::from(value) + 1;
+        assert!(stored < 1 << bits, "ledger invariant: an index value does not fit its table");
+        if bits == 32 { stored as u32 } else { ((hash as u32) << bits) | stored as u32 }
+    }
+
+    fn value_of(&self, entry: u32) -> u32 {
+        let bits = self.value_bits();
+        let mask = if bits == 32 { u32::MAX } else { (1 << bits) - 1 };
+        (entry & mask).wrapping_sub(1)
+    }
+
+    /// True when `entry` carries the fingerprint of `hash`.
+    fn prints_match(&self, entry: u32, hash: u64) -> bool {
+        let bits = self.value_bits();
+        bits == 32 || (entry >> bits) == ((hash as u32) << bits) >> bits
+    }
+
     /// Reads the table's line where the probe for `hash` starts, so that a later look-up finds it in
     /// cache. Returns the entry (to be folded into a value the optimiser cannot drop).
     pub(crate) fn touch(&self, hash: u64) -> u64 {
-        if self.entries.is_empty() { 0 } else { self.entries[self.home(hash)] }
+        if self.entries.is_empty() { 0 } else { u64::from(self.entries[self.home(hash)]) }
     }
 
-    /// The value of the first entry with fingerprint `print` for which `is` holds.
-    fn find(&self, hash: u64, print: u32, mut is: impl FnMut(u32) -> bool) -> Option<(usize, u32)> {
+    /// The position and value of the first entry with the fingerprint of `hash` for which `is` holds.
+    fn find(&self, hash: u64, mut is: impl FnMut(u32) -> bool) -> Option<(usize, u32)> {
         if self.entries.is_empty() {
             return None;
         }
@@ -94,21 +114,22 @@ impl Table {
             if entry == EMPTY {
                 return None;
             }
-            if print_of(entry) == print && is(value_of(entry)) {
-                return Some((pos, value_of(entry)));
+            if self.prints_match(entry, hash) && is(self.value_of(entry)) {
+                return Some((pos, self.value_of(entry)));
             }
             pos = (pos + 1) & mask;
         }
     }
 
     /// Adds an entry (the id must not be in the table). `rehash` gives the hash of a value's id.
-    fn insert(&mut self, hash: u64, print: u32, value: u32, rehash: impl Fn(u32) -> u64) {
+    fn insert(&mut self, hash: u64, value: u32, rehash: impl Fn(u32) -> u64) {
         self.reserve(1, rehash);
-        self.place(hash, pack(value, print));
+        let entry = self.pack(hash, value);
+        self.place(hash, entry);
         self.len += 1;
     }
 
-    fn place(&mut self, hash: u64, entry: u64) {
+    fn place(&mut self, hash: u64, entry: u32) {
         let mask = self.mask();
         let mut pos = self.home(hash);
         while self.entries[pos] != EMPTY {
@@ -125,7 +146,7 @@ impl Table {
         self.len -= 1;
         let mut next = (hole + 1) & mask;
         while self.entries[next] != EMPTY {
-            let home = self.home(rehash(value_of(self.entries[next])));
+            let home = self.home(rehash(self.value_of(self.entries[next])));
             // The entry at `next` may fill the hole if its home is not in (hole, next] (cyclically).
             let stays = if hole <= next { hole < home && home <= next } else { hole < home || home <= next };
             if !stays {
@@ -137,7 +158,9 @@ impl Table {
         }
     }
 
-    /// Makes room for `additional` more entries without growing.
+    /// Makes room for `additional` more entries without growing. Growing writes the new entries once
+    /// (through `black_box`, so not as a lazily zeroed allocation): their memory is committed now rather
+    /// than by page faults while deciding.
     fn reserve(&mut self, additional: usize, rehash: impl Fn(u32) -> u64) {
         let needed = self.len.saturating_add(additional);
         // At most three quarters full.
@@ -145,10 +168,17 @@ impl Table {
             return;
         }
         let size = needed.saturating_mul(4).div_ceil(3).next_power_of_two().max(MIN_ENTRIES);
-        let old = std::mem::replace(&mut self.entries, vec![EMPTY; size]);
+        // Beyond 31 bits a value takes the whole entry and every probe checks the id.
+        assert!(size.trailing_zeros() + self.extra_bits <= 32, "more ids than an index can hold");
+        let mut entries = Vec::with_capacity(size);
+        entries.resize(size, std::hint::black_box(EMPTY));
+        let old = std::mem::replace(&mut self.entries, entries);
+        let old_values: Vec<u32> = old.iter().filter(|e| **e != EMPTY).map(|e| self.value_of(*e)).collect();
         self.shift = 64 - size.trailing_zeros();
-        for entry in old.into_iter().filter(|e| *e != EMPTY) {
-            self.place(rehash(value_of(entry)), entry);
+        for value in old_values {
+            let hash = rehash(value);
+            let entry = self.pack(hash, value);
+            self.place(hash, entry);
         }
     }
 }
@@ -176,15 +206,13 @@ fn account_hash(accounts: &[Slot]) -> impl Fn(u32) -> u64 + '_ {
 impl AccountIndex {
     pub(crate) fn get(&self, id: AccountId, accounts: &[Slot]) -> Option<u32> {
         let raw = id.as_u128();
-        self.table
-            .find(hash_u128(raw), fingerprint(raw), |s| accounts[s as usize].account.id.as_u128() == raw)
-            .map(|e| e.1)
+        self.table.find(hash_u128(raw), |s| accounts[s as usize].account.id.as_u128() == raw).map(|e| e.1)
     }
 
     /// The slot whose fingerprint matches `id`'s, without reading any account: one cache miss shallower
     /// than [`AccountIndex::get`]. The caller must check the slot's id (and fall back to `get`).
-    pub(crate) fn candidate(&self, id: AccountId, hash: u64) -> Option<u32> {
-        self.table.find(hash, fingerprint(id.as_u128()), |_| true).map(|e| e.1)
+    pub(crate) fn candidate(&self, hash: u64) -> Option<u32> {
+        self.table.find(hash, |_| true).map(|e| e.1)
     }
 
     /// Reads the line of the table where `hash` is looked up (see [`Table::touch`]).
@@ -195,12 +223,12 @@ impl AccountIndex {
     /// Adds `slot` (already pushed to `accounts`); the id must be new.
     pub(crate) fn insert(&mut self, slot: u32, accounts: &[Slot]) {
         let raw = accounts[slot as usize].account.id.as_u128();
-        self.table.insert(hash_u128(raw), fingerprint(raw), slot, account_hash(accounts));
+        self.table.insert(hash_u128(raw), slot, account_hash(accounts));
     }
 
     pub(crate) fn remove(&mut self, slot: u32, accounts: &[Slot]) {
         let raw = accounts[slot as usize].account.id.as_u128();
-        if let Some((pos, _)) = self.table.find(hash_u128(raw), fingerprint(raw), |s| s == slot) {
+        if let Some((pos, _)) = self.table.find(hash_u128(raw), |s| s == slot) {
             self.table.remove_at(pos, account_hash(accounts));
         }
     }
@@ -210,14 +238,18 @@ impl AccountIndex {
     }
 }
 
-/// Bit set in a position that names a failed id rather than a transfer.
-const FAILED: u32 = 1 << 31;
-
 /// Transfer id → position in `transfers` or in `failed`, with a fingerprint of the id (so that looking
-/// up a new id rarely reads a transfer).
-#[derive(Debug, Default)]
+/// up a new id rarely reads a transfer). A value is the position times two, plus one for a failed id.
+#[derive(Debug)]
 pub(crate) struct IdIndex {
     table: Table,
+}
+
+impl Default for IdIndex {
+    fn default() -> Self {
+        // Values are twice the positions, one bit more than the table's size needs.
+        IdIndex { table: Table::with_extra_bits(1) }
+    }
 }
 
 impl Clone for IdIndex {
@@ -231,7 +263,8 @@ impl Clone for IdIndex {
 }
 
 fn id_at(e: u32, transfers: &[Transfer], failed: &[FailedTransfer]) -> u128 {
-    if e & FAILED == 0 { transfers[e as usize].id.as_u128() } else { failed[(e & !FAILED) as usize].id.as_u128() }
+    let i = (e >> 1) as usize;
+    if e & 1 == 0 { transfers[i].id.as_u128() } else { failed[i].id.as_u128() }
 }
 
 fn id_hash<'a>(transfers: &'a [Transfer], failed: &'a [FailedTransfer]) -> impl Fn(u32) -> u64 + 'a {
@@ -239,16 +272,16 @@ fn id_hash<'a>(transfers: &'a [Transfer], failed: &'a [FailedTransfer]) -> impl 
 }
 
 fn encode(entry: IdEntry) -> u32 {
-    let (raw, tag) = match entry {
+    let (i, tag) = match entry {
         IdEntry::Transfer(i) => (i, 0),
-        IdEntry::Failed(i) => (i, FAILED),
+        IdEntry::Failed(i) => (i, 1),
     };
-    assert!(raw < FAILED - 1, "more than 2^31 - 1 transfers or failed ids in one ledger state");
-    raw | tag
+    assert!(i < (1 << 31) - 1, "more than 2^31 - 2 transfers or failed ids in one ledger state");
+    (i << 1) | tag
 }
 
 fn decode(e: u32) -> IdEntry {
-    if e & FAILED == 0 { IdEntry::Transfer(e) } else { IdEntry::Failed(e & !FAILED) }
+    if e & 1 == 0 { IdEntry::Transfer(e >> 1) } else { IdEntry::Failed(e >> 1) }
 }
 
 impl IdIndex {
@@ -265,13 +298,13 @@ impl IdIndex {
         failed: &[FailedTransfer],
     ) -> Option<IdEntry> {
         let raw = id.as_u128();
-        self.table.find(hash, fingerprint(raw), |e| id_at(e, transfers, failed) == raw).map(|(_, e)| decode(e))
+        self.table.find(hash, |e| id_at(e, transfers, failed) == raw).map(|(_, e)| decode(e))
     }
 
     /// The entry whose fingerprint matches the id `raw`'s, without reading any transfer: one cache miss
     /// shallower than [`IdIndex::get`]. The caller must check the entry's id.
-    pub(crate) fn candidate(&self, hash: u64, raw: u128) -> Option<IdEntry> {
-        self.table.find(hash, fingerprint(raw), |_| true).map(|(_, e)| decode(e))
+    pub(crate) fn candidate(&self, hash: u64) -> Option<IdEntry> {
+        self.table.find(hash, |_| true).map(|(_, e)| decode(e))
     }
 
     /// Reads the line of the table where `hash` is looked up (see [`Table::touch`]).
@@ -283,14 +316,14 @@ impl IdIndex {
     pub(crate) fn insert(&mut self, entry: IdEntry, transfers: &[Transfer], failed: &[FailedTransfer]) {
         let e = encode(entry);
         let raw = id_at(e, transfers, failed);
-        self.table.insert(hash_u128(raw), fingerprint(raw), e, id_hash(transfers, failed));
+        self.table.insert(hash_u128(raw), e, id_hash(transfers, failed));
     }
 
     /// Removes the entry of `id`, which must be `entry` and still be pushed.
     pub(crate) fn remove(&mut self, id: TransferId, entry: IdEntry, transfers: &[Transfer], failed: &[FailedTransfer]) {
         let e = encode(entry);
         let raw = id.as_u128();
-        if let Some((pos, _)) = self.table.find(hash_u128(raw), fingerprint(raw), |x| x == e) {
+        if let Some((pos, _)) = self.table.find(hash_u128(raw), |x| x == e) {
             self.table.remove_at(pos, id_hash(transfers, failed));
         }
     }
@@ -312,16 +345,14 @@ mod tests {
         let rehash = |v: u32| hash_u128(ids[v as usize]);
         let mut table = Table::default();
         for (v, id) in ids.iter().enumerate() {
-            table.insert(hash_u128(*id), fingerprint(*id), v as u32, rehash);
+            table.insert(hash_u128(*id), v as u32, rehash);
         }
-        let find = |t: &Table, v: usize| {
-            t.find(hash_u128(ids[v]), fingerprint(ids[v]), |x| ids[x as usize] == ids[v]).map(|e| e.1)
-        };
+        let find = |t: &Table, v: usize| t.find(hash_u128(ids[v]), |x| ids[x as usize] == ids[v]).map(|e| e.1);
         for v in 0..ids.len() {
             assert_eq!(find(&table, v), Some(v as u32));
         }
         for v in (0..ids.len()).step_by(3) {
-            let (pos, _) = table.find(hash_u128(ids[v]), fingerprint(ids[v]), |x| x == v as u32).unwrap();
+            let (pos, _) = table.find(hash_u128(ids[v]), |x| x == v as u32).unwrap();
             table.remove_at(pos, rehash);
         }
         for v in 0..ids.len() {
@@ -331,10 +362,31 @@ mod tests {
         assert_eq!(table.len, ids.len() - ids.len().div_ceil(3));
     }
 
+    /// Entries are re-packed as the table grows (positions take more bits, fingerprints fewer), values
+    /// twice the positions fit (`extra_bits`), and an id never added is not found.
+    #[test]
+    fn values_and_fingerprints_survive_growth() {
+        let ids: Vec<u128> = (0..20_000u128).map(|i| (i * 0x9e37_79b9) << 64 | i).collect();
+        let rehash = |v: u32| hash_u128(ids[(v / 2) as usize]);
+        let mut table = Table::with_extra_bits(1);
+        for (i, id) in ids.iter().enumerate() {
+            table.insert(hash_u128(*id), 2 * i as u32 + 1, rehash);
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let found = table.find(hash_u128(*id), |v| ids[(v / 2) as usize] == *id).map(|e| e.1);
+            assert_eq!(found, Some(2 * i as u32 + 1), "id {i}");
+        }
+        let absent = (0..1_000u128).filter(|i| {
+            let raw = i << 100 | 5;
+            table.find(hash_u128(raw), |v| ids[(v / 2) as usize] == raw).is_none()
+        });
+        assert_eq!(absent.count(), 1_000);
+    }
+
     #[test]
     fn an_empty_table_finds_nothing() {
         let table = Table::default();
-        assert_eq!(table.find(1, 1, |_| true), None);
+        assert_eq!(table.find(1, |_| true), None);
         assert_eq!(table.touch(1), 0);
     }
 }

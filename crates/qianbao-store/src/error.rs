@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Migration,
     /// The database handle was closed (its writer thread stopped).
     Closed,
+    /// Another owner holds what was asked for (a claimed role of an SQLite database).
+    InUse,
     /// Anything else the driver reported.
     Other,
 }
@@ -36,6 +38,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Corrupt => "corrupt data",
             ErrorKind::Migration => "migration failed",
             ErrorKind::Closed => "database closed",
+            ErrorKind::InUse => "in use",
             ErrorKind::Other => "storage error",
         };
         f.write_str(s)

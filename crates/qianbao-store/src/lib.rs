@@ -1,7 +1,7 @@
 //! Storage plumbing shared by every qianbao crate.
 //!
 //! One database holds every crate's tables. [`Database`] is that database: an embedded SQLite file
-//! ([`SqliteDb`], the default) or a PostgreSQL pool ([`PgDb`], feature `postgres`) shared by many
+//! ([`SqliteDb`], the default) or a PostgreSQL pool (`PgDb`, feature `postgres`) shared by many
 //! service instances. Each crate owns its tables and registers its own ordered [`Migration`]s, applied
 //! once by [`Database::migrate`] and recorded in `qianbao_schema_migrations`. Driver errors become a
 //! [`StoreError`] with a backend-neutral [`ErrorKind`] and the driver error kept as its source.
@@ -39,6 +39,8 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("qianbao-store needs a backend: enable the feature `sqlite` (the default), `postgres`, or both");
 
+#[cfg(feature = "sqlite")]
+mod claim;
 mod error;
 mod migrate;
 #[cfg(feature = "postgres")]
@@ -48,6 +50,8 @@ pub mod sql;
 mod sqlite;
 pub mod testing;
 
+#[cfg(feature = "sqlite")]
+pub use claim::SqliteClaim;
 pub use error::{ErrorKind, StoreError};
 pub use migrate::Migration;
 #[cfg(feature = "postgres")]

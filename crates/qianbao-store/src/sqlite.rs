@@ -9,6 +9,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::claim::{Claimed, SqliteClaim};
 use crate::migrate::{self, Migration};
 use crate::{ErrorKind, StoreError};
 
@@ -74,6 +75,7 @@ struct Inner {
     path: Option<PathBuf>,
     readers: Mutex<Vec<Connection>>,
     options: SqliteOptions,
+    claimed: Claimed,
 }
 
 impl std::fmt::Debug for SqliteDb {
@@ -121,12 +123,23 @@ impl SqliteDb {
             .spawn(move || writer_loop(conn, rx, jobs_max))
             .map(|_| ())
             .unwrap_or_else(|e| tracing::error!("could not start the SQLite writer thread: {e}"));
-        SqliteDb { inner: Arc::new(Inner { jobs: Mutex::new(tx), path, readers: Mutex::new(Vec::new()), options }) }
+        let inner =
+            Inner { jobs: Mutex::new(tx), path, readers: Mutex::new(Vec::new()), options, claimed: Claimed::default() };
+        SqliteDb { inner: Arc::new(inner) }
     }
 
     /// The file path; `None` for an in-memory database.
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()
+    }
+
+    /// Claims sole ownership of `role` (`[a-z0-9_]+`) of this database until the claim is dropped:
+    /// refused with [`ErrorKind::InUse`] while this handle, one of its clones, another handle on the
+    /// same file or another process holds it. For components that keep the database's state in
+    /// memory (the ledger), so that a second writer cannot act on a stale copy. A file database also
+    /// gets a side file `<path>-<role>.lock` carrying an advisory lock the system drops with the process.
+    pub fn claim(&self, role: &str) -> Result<SqliteClaim, StoreError> {
+        crate::claim::claim(&self.inner.claimed, self.path(), role)
     }
 
     fn submit<R: Send + 'static>(

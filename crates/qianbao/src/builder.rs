@@ -73,7 +73,10 @@ pub struct WalletBuilder {
 }
 
 impl WalletBuilder {
-    /// Keep data in the SQLite file at `path` (the default kind of database).
+    /// Keep data in the SQLite file at `path` (the default kind of database). One wallet owns an
+    /// SQLite file at a time: building a second one on it while the first is open, in this process or
+    /// another, fails with the store's `InUse` error (its ledger decides on balances kept in memory).
+    /// Run many service instances on one database with [`postgres`](WalletBuilder::postgres).
     pub fn sqlite(mut self, path: impl Into<PathBuf>) -> Self {
         self.database = DatabaseChoice::Sqlite(path.into());
         self

@@ -181,9 +181,9 @@ impl LedgerState {
         // Stage 2: candidate slots by fingerprint, then the slots' first two lines (bookkeeping and id,
         // then counters and flags).
         self.scratch.slots.clear();
-        for (t, hashes) in chunk.iter().zip(&self.scratch.hashes) {
-            let dr = self.account_index.candidate(t.debit_account_id, hashes[0]).unwrap_or(NOT_FOUND);
-            let cr = self.account_index.candidate(t.credit_account_id, hashes[1]).unwrap_or(NOT_FOUND);
+        for hashes in &self.scratch.hashes {
+            let dr = self.account_index.candidate(hashes[0]).unwrap_or(NOT_FOUND);
+            let cr = self.account_index.candidate(hashes[1]).unwrap_or(NOT_FOUND);
             self.scratch.slots.push((dr, cr));
         }
         for &(dr, cr) in &self.scratch.slots {
@@ -203,7 +203,7 @@ impl LedgerState {
         self.scratch.resolving.clear();
         for t in chunk.iter().filter(|t| t.pending_id.as_u128() != 0) {
             let raw = t.pending_id.as_u128();
-            if let Some(IdEntry::Transfer(p)) = self.ids.candidate(hash_u128(raw), raw) {
+            if let Some(IdEntry::Transfer(p)) = self.ids.candidate(hash_u128(raw)) {
                 let pending = &self.transfers[p as usize];
                 sink ^=
                     (pending.id.as_u128() as u64) ^ self.pending[p as usize].map_or(0, |i| u64::from(i.limit_slots));
@@ -221,10 +221,8 @@ impl LedgerState {
         for (id, p, hashes) in &self.scratch.resolving {
             let pending = &self.transfers[*p as usize];
             if pending.id == *id {
-                for (account, hash) in [pending.debit_account_id, pending.credit_account_id].into_iter().zip(hashes) {
-                    if let Some(s) =
-                        self.account_index.candidate(account, *hash).and_then(|s| self.accounts.get(s as usize))
-                    {
+                for hash in hashes {
+                    if let Some(s) = self.account_index.candidate(*hash).and_then(|s| self.accounts.get(s as usize)) {
                         sink ^= (s.account.id.as_u128() as u64) ^ u64::from(s.account.flags.bits());
                     }
                 }

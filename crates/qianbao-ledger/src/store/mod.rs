@@ -12,6 +12,7 @@ mod codec;
 mod filter;
 mod group;
 mod journal;
+mod owner;
 mod port;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -41,6 +41,10 @@ pub struct LedgerOptions {
     /// SQLite: touched accounts' counters are logged per group and written to their rows once the
     /// log holds this many groups.
     pub account_log_groups_max: usize,
+    /// SQLite: how long opening waits for the database's previous ledger in this process to close.
+    /// One ledger owns an SQLite database at a time (another process or a second open is refused
+    /// with [`ErrorKind::InUse`](qianbao_store::ErrorKind::InUse)); see [`DurableLedger`].
+    pub open_wait: Duration,
 }
 
 impl Default for LedgerOptions {
@@ -53,6 +57,7 @@ impl Default for LedgerOptions {
             merge_transfers_max: 1 << 19,
             view_transfers_max: 1 << 20,
             account_log_groups_max: 32,
+            open_wait: Duration::from_secs(2),
         }
     }
 }
@@ -93,13 +98,17 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     pub tail: RwLock<Tail>,
     pub tuning: Tuning,
+    /// Keeps other ledgers off an SQLite database while this one is open.
+    _owner: super::owner::Owner,
 }
 
 /// A durable ledger on SQLite or PostgreSQL: the engine's decisions, written in one database
 /// transaction per group of requests and answered only after the commit. Clones share the ledger.
 ///
-/// On SQLite one process owns the database: open one `DurableLedger` per database file (it keeps
-/// the engine's view in memory). On PostgreSQL many processes may each open one on the same database.
+/// On SQLite one ledger owns the database, since it decides on balances kept in memory: while it is
+/// open (any clone, or its task still finishing), opening another on the same file — in this process
+/// or another — is refused with [`ErrorKind::InUse`] after [`LedgerOptions::open_wait`]. On PostgreSQL
+/// many processes may each open one on the same database; every group locks the accounts it writes.
 #[derive(Clone)]
 pub struct DurableLedger {
     pub(crate) shared: Arc<Shared>,
@@ -126,6 +135,7 @@ impl DurableLedger {
         clock: Arc<dyn Clock>,
         options: LedgerOptions,
     ) -> Result<Self, LedgerError> {
+        let owner = super::owner::claim(&db, options.open_wait).await?;
         db.migrate(super::schema::MIGRATIONS).await?;
         let tuning = Tuning {
             retries_max: options.retries_max,
@@ -134,7 +144,7 @@ impl DurableLedger {
             view_transfers_max: options.view_transfers_max,
             account_log_max: options.account_log_groups_max.max(1),
         };
-        let shared = Arc::new(Shared { db, config, clock, tail: RwLock::new(Tail::default()), tuning });
+        let shared = Arc::new(Shared { db, config, clock, tail: RwLock::new(Tail::default()), tuning, _owner: owner });
         let mut backend = super::backend::Backend::new(shared.clone());
         backend.warm_up().await?;
         let (queue, rx) = mpsc::channel(4_096);

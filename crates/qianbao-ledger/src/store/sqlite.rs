@@ -1,4 +1,4 @@
-//! The SQLite backend's write path. One process owns an SQLite ledger, so the engine's view stays in
+//! The SQLite backend's write path. One ledger owns an SQLite database (claimed on open, `owner.rs`), so the engine's view stays in
 //! memory across groups ([`Cache`]): a group loads only what the view lacks, is decided, and its
 //! changes are written on the database's writer thread in one transaction: transfers appended in
 //! timestamp order, touched accounts' new counters appended to the account log (`account_log.rs`)

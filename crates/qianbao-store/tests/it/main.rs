@@ -31,12 +31,14 @@ async fn insert(db: &Database, id: [u8; 16], body: &str) -> Result<(), StoreErro
             })
             .await
         }
+        #[cfg(feature = "postgres")]
         Database::Postgres(p) => {
             let client = p.client().await?;
             client.execute("INSERT INTO notes (id, body, at_ns) VALUES ($1, $2, 1)", &[&&id[..], &body]).await?;
             Ok(())
         }
-        _ => unreachable!("both backends are compiled in the workspace test build"),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("each_backend gives only the backends compiled in"),
     }
 }
 
@@ -53,12 +55,14 @@ async fn get(db: &Database, id: [u8; 16]) -> Result<Option<String>, StoreError> 
             })
             .await
         }
+        #[cfg(feature = "postgres")]
         Database::Postgres(p) => {
             let client = p.client().await?;
             let row = client.query_opt("SELECT body FROM notes WHERE id = $1", &[&&id[..]]).await?;
             Ok(row.map(|r| r.get(0)))
         }
-        _ => unreachable!(),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("each_backend gives only the backends compiled in"),
     }
 }
 

@@ -36,6 +36,11 @@ async fn a_file_or_postgres_wallet_needs_keys_and_keeps_its_data() {
     let code = testing::last_code_to(w.outbox().unwrap(), &p).unwrap();
     w.confirm_registration(&CodeAnswer::new(reg.challenge.ticket, code), None).await.unwrap();
     let root = w.root_certificate();
+    // One wallet owns an SQLite file: a second one would pay from balances it cannot see change.
+    let second = open().await.unwrap_err();
+    let in_use = matches!(&second, WalletError::Payment(qianbao::qianbao_ledger::PaymentError::Ledger(
+        qianbao::qianbao_ledger::LedgerError::Store(s))) if s.kind() == qianbao_store::ErrorKind::InUse);
+    assert!(in_use, "{second:?}");
     drop(w);
     // Reopened with the same keys: the user logs in and the CA is the same.
     let w = open().await.unwrap();

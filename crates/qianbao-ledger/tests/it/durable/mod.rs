@@ -6,6 +6,7 @@ mod accounts;
 mod concurrency;
 mod conformance;
 mod crash;
+mod owner;
 mod props;
 
 use std::sync::Arc;
