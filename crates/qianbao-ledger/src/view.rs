@@ -17,15 +17,27 @@ impl LedgerState {
     /// its accounts and the accounts of those pending transfers. Ask again after loading: the accounts of
     /// loaded pending transfers show up in a second round. Empty for a complete state.
     pub fn needs_for_transfers(&self, batch: &[NewTransfer]) -> Needs {
+        self.needs_for_transfers_where(batch, |_| true)
+    }
+
+    /// [`LedgerState::needs_for_transfers`] for a store that knows which transfer ids may exist at all
+    /// (a filter of every stored id): an id for which `may_exist` is false is neither looked up in the
+    /// view nor listed, since the store would find nothing. Such an id is not recorded as absent
+    /// either: decide the batch with [`LedgerState::decide_loaded`], which does not ask again.
+    pub(crate) fn needs_for_transfers_where(
+        &self,
+        batch: &[NewTransfer],
+        may_exist: impl Fn(TransferId) -> bool,
+    ) -> Needs {
         let mut needs = Wanted::default();
         if self.complete {
             return needs.into_needs();
         }
         for t in batch {
-            self.want_transfer(&mut needs, t.id);
+            self.want_transfer(&mut needs, t.id, &may_exist);
             self.want_account(&mut needs, t.debit_account_id);
             self.want_account(&mut needs, t.credit_account_id);
-            if self.want_transfer(&mut needs, t.pending_id)
+            if self.want_transfer(&mut needs, t.pending_id, &may_exist)
                 && let Some(IdEntry::Transfer(i)) = self.id_entry(t.pending_id)
             {
                 let p = self.transfers[i as usize];
@@ -60,6 +72,16 @@ impl LedgerState {
             }
         }
         needs.into_needs()
+    }
+
+    /// Runs `decide` on this view as on a complete ledger: for a store that loaded everything the
+    /// requests need (its last round of needs was met), so that the engine does not compute the
+    /// needs a second time; a key the view lacks then does not exist.
+    pub(crate) fn decide_loaded<R>(&mut self, decide: impl FnOnce(&mut Self) -> R) -> R {
+        let complete = std::mem::replace(&mut self.complete, true);
+        let out = decide(self);
+        self.complete = complete;
+        out
     }
 
     /// Records that every key of `needs` the store did not insert does not exist.
@@ -162,10 +184,16 @@ impl LedgerState {
         self.ids.insert(IdEntry::Failed(index), &self.transfers, &self.failed);
     }
 
-    /// True when the id is reserved or known (present or absent); adds it to `needs` otherwise.
-    fn want_transfer(&self, needs: &mut Wanted, id: TransferId) -> bool {
+    /// True when the id is reserved, cannot exist (`may_exist`) or is known (present or absent); adds it
+    /// to `needs` otherwise.
+    fn want_transfer(&self, needs: &mut Wanted, id: TransferId, may_exist: &impl Fn(TransferId) -> bool) -> bool {
         let raw = id.as_u128();
-        if raw == 0 || raw == INT_MAX || self.id_entry(id).is_some() || self.absent_transfers.contains(&id) {
+        if raw == 0
+            || raw == INT_MAX
+            || !may_exist(id)
+            || self.id_entry(id).is_some()
+            || self.absent_transfers.contains(&id)
+        {
             return true;
         }
         if needs.transfer_set.insert(id) {

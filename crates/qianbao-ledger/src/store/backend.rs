@@ -10,6 +10,8 @@ use super::group::Op;
 use super::service::Shared;
 #[cfg(feature = "sqlite")]
 use super::sqlite::{self, Cache, Published};
+#[cfg(feature = "sqlite")]
+use crate::AccountUpdate;
 use crate::{Account, LedgerError, Transfer};
 use qianbao_core::{AccountId, TransferId};
 
@@ -29,9 +31,9 @@ pub(crate) struct Backend {
 }
 
 /// SQLite: a background checkpoint starts every this many groups (the writer's own automatic
-/// checkpoint is only a backstop, see `sqlite::WAL_BACKSTOP_PAGES`).
+/// checkpoint copies what they leave and lets the WAL start over, see `sqlite::WAL_BACKSTOP_PAGES`).
 #[cfg(feature = "sqlite")]
-const CHECKPOINT_EVERY: u32 = 8;
+const CHECKPOINT_EVERY: u32 = 4;
 
 fn unsupported() -> LedgerError {
     LedgerError::Store(StoreError::new(ErrorKind::Other, "this database backend is not supported by the ledger"))
@@ -127,8 +129,9 @@ pub(crate) async fn lookup_accounts(shared: &Shared, ids: Vec<AccountId>) -> Res
     match &shared.db {
         #[cfg(feature = "sqlite")]
         Database::Sqlite(db) => {
-            // An account in the overlay has its latest state there (its row is older): see `account_log.rs`.
-            let known: Vec<(AccountId, Option<Account>)> = {
+            // An account in the overlay has its latest counters and flags there (its row is older):
+            // see `account_log.rs`.
+            let known: Vec<(AccountId, Option<AccountUpdate>)> = {
                 let tail = shared.tail.read().unwrap_or_else(|e| e.into_inner());
                 ids.iter().map(|id| (*id, tail.accounts.get(id).copied())).collect()
             };
@@ -136,10 +139,18 @@ pub(crate) async fn lookup_accounts(shared: &Shared, ids: Vec<AccountId>) -> Res
                 .read(move |conn| {
                     let mut out = Vec::with_capacity(known.len());
                     for (id, known) in known {
-                        if let Some(a) = known {
-                            out.push(a);
-                        } else if let Some((a, _)) = sqlite::read_account(conn, id)? {
-                            out.push(a);
+                        match (sqlite::read_account(conn, id)?, known) {
+                            (Some((mut a, _)), Some(state)) => {
+                                state.apply_to(&mut a);
+                                out.push(a);
+                            }
+                            (Some((a, _)), None) => out.push(a),
+                            (None, Some(_)) => {
+                                return Err(StoreError::corrupt(format!(
+                                    "the account log names account {id}, which is not stored"
+                                )));
+                            }
+                            (None, None) => {}
                         }
                     }
                     Ok(out)

@@ -66,7 +66,19 @@ impl Decided {
 }
 
 /// What the view still needs before it can decide `ops` at `now`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn needs(view: &LedgerState, ops: &[Op], now: Timestamp) -> Needs {
+    needs_where(view, ops, now, |_| true)
+}
+
+/// [`needs`] for a store that knows which transfer ids may exist (`may_exist`, see
+/// [`LedgerState::needs_for_transfers_where`]); decide the group with [`decide_loaded`] once they are met.
+pub(crate) fn needs_where(
+    view: &LedgerState,
+    ops: &[Op],
+    now: Timestamp,
+    may_exist: impl Fn(TransferId) -> bool + Copy,
+) -> Needs {
     // Each request's needs, then their union (a transfer's needs do not depend on the others').
     let mut parts = Vec::with_capacity(ops.len());
     for op in ops {
@@ -77,7 +89,7 @@ pub(crate) fn needs(view: &LedgerState, ops: &[Op], now: Timestamp) -> Needs {
                 parts.push(view.needs_for_accounts(&probe));
             }
             Op::Expire => parts.push(view.needs_for_expiry(now)),
-            Op::Transfers(t) => parts.push(view.needs_for_transfers(t)),
+            Op::Transfers(t) => parts.push(view.needs_for_transfers_where(t, may_exist)),
         }
     }
     if parts.len() == 1 {
@@ -90,6 +102,18 @@ pub(crate) fn needs(view: &LedgerState, ops: &[Op], now: Timestamp) -> Needs {
         out.transfers.extend(p.transfers.into_iter().filter(|t| ids.insert(*t)));
     }
     out
+}
+
+/// [`decide`] on a view whose needs ([`needs_where`] with the same `may_exist`) are met: the engine
+/// decides it as a complete ledger, without computing the needs again. Debug builds check them.
+pub(crate) fn decide_loaded(
+    view: &mut LedgerState,
+    ops: &[Op],
+    now: Timestamp,
+    may_exist: impl Fn(TransferId) -> bool + Copy,
+) -> Decided {
+    debug_assert!(needs_where(view, ops, now, may_exist).is_empty(), "deciding a view that lacks what it needs");
+    view.decide_loaded(|v| decide(v, ops, now))
 }
 
 /// Decides `ops` in order on a fully loaded view.
@@ -181,8 +205,20 @@ fn decide_run<N: Copy, R: Clone>(
     d: &mut Decided,
     first: usize,
 ) {
-    let joined: Vec<N> = run.iter().flat_map(|o| (kind.requests)(o).iter().copied()).collect();
-    match (kind.decide)(view, &joined, now) {
+    // One op (the usual group of one caller's batch) is decided from its own requests, not a copy.
+    let joined: Vec<N>;
+    let batch = match run {
+        [op] => (kind.requests)(op),
+        _ => {
+            joined = run.iter().flat_map(|o| (kind.requests)(o).iter().copied()).collect();
+            &joined
+        }
+    };
+    match (kind.decide)(view, batch, now) {
+        Ok((results, changes)) if run.len() == 1 => {
+            d.answers[first] = Some(Ok((kind.answer)(results)));
+            merge(&mut d.changes, changes);
+        }
         Ok((results, changes)) => {
             let mut at = 0;
             for (k, op) in run.iter().enumerate() {
@@ -203,15 +239,25 @@ fn decide_run<N: Copy, R: Clone>(
 }
 
 fn merge(into: &mut Changes, c: Changes) {
-    into.accounts_created.extend(c.accounts_created);
-    into.accounts_updated.extend(c.accounts_updated);
-    into.transfers.extend(c.transfers);
-    into.pending.extend(c.pending);
-    into.failed.extend(c.failed);
-    into.limit_usages.extend(c.limit_usages);
-    into.limit_sets.extend(c.limit_sets);
-    into.balances.extend(c.balances);
+    append(&mut into.accounts_created, c.accounts_created);
+    append(&mut into.accounts_updated, c.accounts_updated);
+    append(&mut into.transfers, c.transfers);
+    append(&mut into.pending, c.pending);
+    append(&mut into.failed, c.failed);
+    append(&mut into.limit_usages, c.limit_usages);
+    append(&mut into.limit_sets, c.limit_sets);
+    append(&mut into.balances, c.balances);
     into.last_timestamp = into.last_timestamp.max(c.last_timestamp);
+}
+
+/// Appends `more` to `into`, taking its vector whole while `into` is empty (no copy of a batch's
+/// changes into fresh memory).
+fn append<T>(into: &mut Vec<T>, mut more: Vec<T>) {
+    if into.is_empty() {
+        std::mem::swap(into, &mut more);
+    } else {
+        into.append(&mut more);
+    }
 }
 
 /// Keeps the last update of each account (the final state), in first-touch order.

@@ -58,21 +58,21 @@ pub(crate) fn write_run(
         }
         insert.execute(params![run, chunk[0].0.to_be_bytes(), &data])?;
     }
-    // Each account's entries, grouped (the tail comes in timestamp order, so each list is sorted
-    // already; it is sorted here if not), then the accounts in key order.
-    let mut by_account: FxHashMap<[u8; 16], Vec<AccountEntry>> = FxHashMap::default();
-    for e in entries {
-        by_account.entry(e.dr.to_bytes()).or_default().push((e.ts, e.code, DIR_DEBIT as u8));
-        by_account.entry(e.cr.to_bytes()).or_default().push((e.ts, e.code, DIR_CREDIT as u8));
-    }
-    let mut accounts: Vec<([u8; 16], Vec<AccountEntry>)> = by_account.into_iter().collect();
-    accounts.sort_unstable_by_key(|a| a.0);
+    // Each account's entries, grouped by a counting sort (the tail comes in timestamp order, so each
+    // list is sorted already; it is sorted here if not), then the accounts in key order.
+    let (accounts, starts, grouped) = group_by_account(entries);
+    let mut order: Vec<u32> = (0..accounts.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| accounts[i as usize]);
     let mut insert = conn
         .prepare_cached("INSERT INTO ledger_account_chunks (run, account, first_ts, data) VALUES (?1, ?2, ?3, ?4)")?;
-    for (account, mut list) in accounts {
+    let mut list = Vec::new();
+    for i in order {
+        list.clear();
+        list.extend_from_slice(&grouped[starts[i as usize] as usize..starts[i as usize + 1] as usize]);
         if !list.is_sorted() {
             list.sort_unstable();
         }
+        let account = accounts[i as usize].to_be_bytes();
         for chunk in list.chunks(ACCOUNT_CHUNK) {
             data.clear();
             for (ts, code, dir) in chunk {
@@ -86,6 +86,44 @@ pub(crate) fn write_run(
     conn.prepare_cached("INSERT INTO ledger_runs (run, from_ts, to_ts, transfers) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![run, from_ts, to_ts, entries.len() as i64])?;
     Ok(())
+}
+
+/// The accounts named in `entries` (in first-seen order), where each one's entries start in the
+/// grouped list (one more start than accounts: the end), and the grouped list: each account's debit
+/// and credit entries together, in the order of `entries`.
+fn group_by_account(entries: &[Entry]) -> (Vec<u128>, Vec<u32>, Vec<AccountEntry>) {
+    let mut index: FxHashMap<u128, u32> = FxHashMap::default();
+    let mut accounts = Vec::new();
+    let mut counts: Vec<u32> = Vec::new();
+    // Each entry's two accounts as dense numbers, counted.
+    let mut dense = Vec::with_capacity(entries.len() * 2);
+    for e in entries {
+        for id in [e.dr.as_u128(), e.cr.as_u128()] {
+            let n = *index.entry(id).or_insert_with(|| {
+                accounts.push(id);
+                counts.push(0);
+                (accounts.len() - 1) as u32
+            });
+            counts[n as usize] += 1;
+            dense.push(n);
+        }
+    }
+    let mut starts = Vec::with_capacity(accounts.len() + 1);
+    let mut at = 0u32;
+    for c in &counts {
+        starts.push(at);
+        at += c;
+    }
+    starts.push(at);
+    let mut next = starts.clone();
+    let mut grouped = vec![(0i64, 0u16, 0u8); dense.len()];
+    for (e, pair) in entries.iter().zip(dense.chunks_exact(2)) {
+        for (n, dir) in [(pair[0], DIR_DEBIT as u8), (pair[1], DIR_CREDIT as u8)] {
+            grouped[next[n as usize] as usize] = (e.ts, e.code, dir);
+            next[n as usize] += 1;
+        }
+    }
+    (accounts, starts, grouped)
 }
 
 /// The run numbers, newest first.

@@ -16,7 +16,8 @@
 //! - SQLite (migration 3): `ledger_account_log`, one row per group (keyed by its journal sequence)
 //!   holding the packed counters and flags of the accounts it touched; an account's state is its
 //!   `ledger_accounts` row overridden by the latest log entry naming it. Every few groups the log is
-//!   merged into the rows and emptied.
+//!   merged into the rows and emptied. Migration 5 adds its `format` (0: fixed 82-byte entries,
+//!   rows from before; 1: compact entries, see `account_log.rs`).
 //! - `ledger_pending`: the state of pending transfers, by the pending transfer's timestamp, with a
 //!   partial index of those still pending by expiry.
 //! - `ledger_failed`: ids whose first attempt failed for a state-dependent reason.
@@ -183,6 +184,15 @@ DROP TABLE ledger_transfers_body;
 ",
         postgres: "SELECT 1;",
     },
+    Migration {
+        component: "ledger",
+        version: 5,
+        name: "sqlite compact account log",
+        // SQLite only: a log row says how its entries are packed (`account_log.rs`): 0 for the rows
+        // written before (fixed 82-byte entries, read as they are), 1 for compact entries.
+        sqlite: "ALTER TABLE ledger_account_log ADD COLUMN format INTEGER NOT NULL DEFAULT 0;",
+        postgres: "SELECT 1;",
+    },
 ];
 
 #[cfg(all(test, feature = "sqlite"))]
@@ -242,5 +252,44 @@ mod tests {
         assert_eq!(body, crate::store::codec::transfer_body(&t));
         assert_eq!(transfer_of_body(at, &body).unwrap(), t);
         assert!(transfer_of_body(at, &body[1..]).is_err());
+    }
+
+    #[test]
+    fn migration_5_keeps_existing_account_log_rows_readable() {
+        use crate::store::account_log::{self, State};
+        use crate::{AccountFlags, AccountUpdate};
+        let conn = Connection::open_in_memory().unwrap();
+        for m in &MIGRATIONS[..4] {
+            conn.execute_batch(m.sqlite).unwrap();
+        }
+        let old = |id: u128, n: u128| AccountUpdate {
+            id: AccountId::from_u128(id),
+            debits_pending: n,
+            debits_posted: u128::MAX - n,
+            credits_pending: 0,
+            credits_posted: n << 64,
+            flags: AccountFlags::from_bits_retain(0x8001),
+        };
+        let first = [old(1, 5), old(2, 6)];
+        let second = [old(2, 9)];
+        for (seq, states) in [(1, &first[..]), (2, &second[..])] {
+            conn.execute(
+                "INSERT INTO ledger_account_log (seq, data) VALUES (?1, ?2)",
+                params![seq, account_log::tests::encode_fixed(states)],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(MIGRATIONS[4].sqlite).unwrap();
+        // Rows from before are read as they were written, and a row appended after wins over them.
+        let (log, rows) = account_log::read(&conn).unwrap();
+        assert_eq!(rows, 2);
+        assert_eq!(log[&AccountId::from_u128(1)], first[0]);
+        assert_eq!(log[&AccountId::from_u128(2)], second[0]);
+        let newer: State = old(1, 1 << 100);
+        account_log::append(&conn, 3, &[newer]).unwrap();
+        let (log, rows) = account_log::read(&conn).unwrap();
+        assert_eq!(rows, 3);
+        assert_eq!(log[&AccountId::from_u128(1)], newer);
+        assert_eq!(log[&AccountId::from_u128(2)], second[0]);
     }
 }

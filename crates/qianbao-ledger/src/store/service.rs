@@ -53,10 +53,10 @@ impl Default for LedgerOptions {
             batch_events_max: BATCH_EVENTS_MAX,
             batch_wait: Duration::ZERO,
             retries_max: 8,
-            merge_transfers_min: 1 << 17,
+            merge_transfers_min: 1 << 18,
             merge_transfers_max: 1 << 19,
             view_transfers_max: 1 << 20,
-            account_log_groups_max: 16,
+            account_log_groups_max: 32,
             open_wait: Duration::from_secs(2),
         }
     }
@@ -89,7 +89,7 @@ type Reply = oneshot::Sender<Result<Answer, LedgerError>>;
 pub(crate) struct Tail {
     pub ids: FxHashMap<TransferId, i64>,
     pub merged_ts: i64,
-    pub accounts: FxHashMap<AccountId, Account>,
+    pub accounts: FxHashMap<AccountId, crate::AccountUpdate>,
 }
 
 pub(crate) struct Shared {

@@ -12,7 +12,7 @@ use super::super::group::Decided;
 use super::super::journal::{self, Link};
 use super::super::service::Tuning;
 use super::{ACCOUNT_COLS, Cache, ROWS, TRANSFER_COLS, build_filter, corrupt, transfer_row};
-use crate::{LedgerState, PendingState, Transfer};
+use crate::{AccountUpdate, LedgerState, PendingState, Transfer};
 
 /// `head VALUES (?, …), … tail` with `rows` rows of `cols` parameters.
 fn values_sql(head: &str, cols: usize, rows: usize, tail: &str) -> String {
@@ -28,8 +28,17 @@ fn insert_rows<T>(
     items: &[T],
     bind: impl Fn(&mut Statement<'_>, usize, &T) -> rusqlite::Result<()>,
 ) -> Result<(), StoreError> {
+    // Every full chunk shares one statement text (built once per call, not per chunk).
+    let full = if items.len() >= ROWS { values_sql(head, cols, ROWS, tail) } else { String::new() };
     for chunk in items.chunks(ROWS) {
-        let mut stmt = conn.prepare_cached(&values_sql(head, cols, chunk.len(), tail))?;
+        let part;
+        let sql = if chunk.len() == ROWS {
+            &full
+        } else {
+            part = values_sql(head, cols, chunk.len(), tail);
+            &part
+        };
+        let mut stmt = conn.prepare_cached(sql)?;
         for (i, item) in chunk.iter().enumerate() {
             bind(&mut stmt, i * cols + 1, item)?;
         }
@@ -58,8 +67,8 @@ fn bind_account(s: &mut Statement<'_>, at: usize, a: &crate::Account) -> rusqlit
     s.raw_bind_parameter(at + 11, ts(a.timestamp))
 }
 
-/// Writes a decided group and its journal link; returns the accounts it logged.
-pub(super) fn write(conn: &Connection, c: &mut Cache, d: &Decided) -> Result<Vec<crate::Account>, StoreError> {
+/// Writes a decided group and its journal link; returns the account states it logged.
+pub(super) fn write(conn: &Connection, c: &mut Cache, d: &Decided) -> Result<Vec<AccountUpdate>, StoreError> {
     let ch = &d.changes;
     let view = &c.view;
     let created: Vec<crate::Account> = ch.accounts_created.iter().filter_map(|a| view.account(a.id).copied()).collect();
@@ -71,15 +80,16 @@ pub(super) fn write(conn: &Connection, c: &mut Cache, d: &Decided) -> Result<Vec
         &created,
         bind_account,
     )?;
-    // Updated accounts: their final state, once each, appended to the account log as one row.
-    let mut seen: FxHashSet<_> = created.iter().map(|a| a.id).collect();
-    let updated: Vec<crate::Account> =
-        ch.accounts_updated.iter().filter(|u| seen.insert(u.id)).filter_map(|u| view.account(u.id).copied()).collect();
-    if updated.len() != seen.len() - created.len() {
-        return Err(StoreError::corrupt("an updated account is missing from the view"));
-    }
+    // Updated accounts: their final state (the group keeps each account's last update), appended to
+    // the account log as one row; an account created in the group has its final state in its new row.
+    let updated: Vec<AccountUpdate> = if created.is_empty() {
+        ch.accounts_updated.clone()
+    } else {
+        let created: FxHashSet<_> = created.iter().map(|a| a.id).collect();
+        ch.accounts_updated.iter().filter(|u| !created.contains(&u.id)).copied().collect()
+    };
     let seq = i64::try_from(c.seq + 1).map_err(|_| StoreError::corrupt("journal sequence overflow"))?;
-    super::super::account_log::append(conn, seq, updated.iter())?;
+    super::super::account_log::append(conn, seq, &updated)?;
     write_limits(conn, view, ch)?;
     insert_rows(
         conn,
