@@ -211,7 +211,9 @@
 //! commit); every call returns after the commit. Each committed group is a link of a SHA-256 chain
 //! ([`DurableLedger::verify_journal`]). It implements [`LedgerPort`], and answers history queries
 //! ([`DurableLedger::account_transfers`], [`DurableLedger::balance_history`],
-//! [`DurableLedger::spending`]). See [`store`].
+//! [`DurableLedger::spending`]). On SQLite one ledger owns the database (a second open, in this or
+//! another process, is refused with `ErrorKind::InUse`); on PostgreSQL many instances share it. See
+//! [`store`].
 //!
 //! ```
 //! use std::sync::Arc;
