@@ -4,7 +4,7 @@ use qianbao_ca::{CaError, CertSerial};
 use qianbao_core::DeviceId;
 use qianbao_core::Money;
 use qianbao_identity::{ApplicationId, IdentityError, UserStatus};
-use qianbao_ledger::PaymentError;
+use qianbao_ledger::{LedgerError, PaymentError};
 use qianbao_token::TokenError;
 
 use crate::journeys::login::StepUpKind;
@@ -177,7 +177,8 @@ impl WalletError {
             | WalletError::Identity(IdentityError::Store(e))
             | WalletError::Token(TokenError::Store(e))
             | WalletError::Ca(CaError::Store(e))
-            | WalletError::Payment(PaymentError::Store(e)) => e.is_retryable(),
+            | WalletError::Payment(PaymentError::Store(e))
+            | WalletError::Payment(PaymentError::Ledger(LedgerError::Store(e))) => e.is_retryable(),
             WalletError::Payment(PaymentError::Contended { .. } | PaymentError::Bank(_)) => true,
             WalletError::Identity(IdentityError::Conflict(_)) | WalletError::Ca(CaError::Conflict(_)) => true,
             _ => false,
@@ -195,4 +196,32 @@ fn ca_state_refusal(e: &CaError) -> bool {
             | CaError::NotActive(_)
             | CaError::AlreadyRevoked(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use qianbao_store::{ErrorKind, StoreError};
+
+    use super::*;
+
+    #[test]
+    fn a_storage_failure_classifies_the_same_whichever_component_met_it() {
+        for (kind, retryable) in
+            [(ErrorKind::Serialization, true), (ErrorKind::Corrupt, false), (ErrorKind::InUse, false)]
+        {
+            let e = || StoreError::new(kind, "x");
+            let all = [
+                WalletError::Store(e()),
+                WalletError::Identity(IdentityError::Store(e())),
+                WalletError::Token(TokenError::Store(e())),
+                WalletError::Ca(CaError::Store(e())),
+                WalletError::Payment(PaymentError::Store(e())),
+                // The ledger's own store (its group commit on PostgreSQL gave up after its retries).
+                WalletError::Payment(PaymentError::Ledger(LedgerError::Store(e()))),
+            ];
+            for w in all {
+                assert_eq!(w.is_retryable(), retryable, "{kind:?}: {w:?}");
+            }
+        }
+    }
 }
