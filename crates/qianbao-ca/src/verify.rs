@@ -72,10 +72,10 @@ fn has_client_auth_eku(der: &[u8]) -> bool {
     matches!(cert.extended_key_usage(), Ok(Some(eku)) if eku.value.client_auth)
 }
 
-/// Checks a device's DER ECDSA P-256 / SHA-256 signature over `msg` with the certificate's own key.
+/// Checks a device's DER ECDSA P-256 / SHA-256 signature over `msg` with the certificate's own key
+/// (its [`device_public_key`], through [`verify_with_key`], as the order check does with a cached key).
 pub(crate) fn verify_device_signature(der: &CertificateDer<'_>, msg: &[u8], sig: &[u8]) -> Result<(), ()> {
-    let ee = EndEntityCert::try_from(der).map_err(|_| ())?;
-    ee.verify_signature(webpki::ring::ECDSA_P256_SHA256, msg, sig).map_err(|_| ())
+    verify_with_key(&device_public_key(der.as_ref()).ok_or(())?, msg, sig)
 }
 
 /// The certificate's public key (the subjectPublicKey bits: an uncompressed P-256 point for ours), taken
@@ -94,7 +94,7 @@ pub(crate) fn device_public_key(der: &[u8]) -> Option<Box<[u8]>> {
 }
 
 /// Checks a DER ECDSA P-256 / SHA-256 signature over `msg` with `public_key` (from
-/// [`device_public_key`]): the same ring verification webpki runs for [`verify_device_signature`].
+/// [`device_public_key`]): ring's verification, as webpki runs it for a certificate's key.
 pub(crate) fn verify_with_key(public_key: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), ()> {
     webpki::ring::ECDSA_P256_SHA256.verify_signature(public_key, msg, sig).map_err(|_| ())
 }

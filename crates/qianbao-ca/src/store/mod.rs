@@ -265,6 +265,11 @@ pub trait CaStore: Send + Sync {
 /// or more values each time an INSERT evaluates the index's condition, i.e. for every usage event.
 pub(crate) const NOT_ISSUANCE_SQL: &str = "kind <> 'issued' AND kind <> 'renewed' AND kind <> 'reissued'";
 
+/// The usage entries of a user (the first parameter), newest first, at most the second parameter. `$n`
+/// placeholders, as [`usage_of_certificate_sql`].
+pub(crate) const USAGE_OF_USER_SQL: &str = "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage \
+     WHERE user_id = $1 ORDER BY seq DESC LIMIT $2";
+
 /// The usage entries of certificate `serial` (the first parameter), newest first, at most the second
 /// parameter: its events in the index by serial, and its issuance event linked from its row. `$n`
 /// placeholders (SQLite reads them as named parameters bound by position).

@@ -11,8 +11,9 @@ use qianbao_store::{ErrorKind, StoreError};
 
 use super::{
     AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, DEVICE_CERT_COLUMNS, DeviceCert, IssueEffects,
-    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, UsageRow, check_appended,
-    conflict, device_cert, issuance_event, limit_sql, map_conflict, status_from_sql, usage_of_certificate_sql,
+    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, USAGE_OF_USER_SQL, UsageRow,
+    check_appended, conflict, device_cert, issuance_event, limit_sql, map_conflict, status_from_sql,
+    usage_of_certificate_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
@@ -91,18 +92,11 @@ async fn insert_usage(c: &impl GenericClient, events: &[UsageEvent]) -> Result<V
     Ok(seqs)
 }
 
-/// The last `limit` usage entries of a user (`column` = `user_id`) or, with `column` = `None`, of a
-/// certificate ([`usage_of_certificate_sql`]), oldest first.
-async fn usage(db: &PgDb, column: Option<&str>, key: Vec<u8>, limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
+/// The last `limit` usage entries `sql` selects for `key` ([`USAGE_OF_USER_SQL`] or
+/// [`usage_of_certificate_sql`]), oldest first.
+async fn usage(db: &PgDb, sql: &str, key: Vec<u8>, limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
     let client = db.client().await?;
-    let sql = match column {
-        Some(column) => format!(
-            "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE {column} = $1 \
-             ORDER BY seq DESC LIMIT $2"
-        ),
-        None => usage_of_certificate_sql(),
-    };
-    let rows = client.query(&sql, &[&key, &limit_sql(limit)]).await?;
+    let rows = client.query(sql, &[&key, &limit_sql(limit)]).await?;
     let mut out = rows
         .iter()
         .map(|r| {
@@ -518,10 +512,10 @@ impl CaStore for PgCaStore {
     }
 
     async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
-        Ok(usage(&self.db, None, serial.to_bytes().to_vec(), limit).await?)
+        Ok(usage(&self.db, &usage_of_certificate_sql(), serial.to_bytes().to_vec(), limit).await?)
     }
 
     async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
-        Ok(usage(&self.db, Some("user_id"), user.to_bytes().to_vec(), limit).await?)
+        Ok(usage(&self.db, USAGE_OF_USER_SQL, user.to_bytes().to_vec(), limit).await?)
     }
 }

@@ -10,8 +10,9 @@ use qianbao_store::{ErrorKind, StoreError};
 
 use super::{
     AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, DEVICE_CERT_COLUMNS, DeviceCert, IssueEffects,
-    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, UsageRow, check_appended,
-    conflict, device_cert, issuance_event, limit_sql, map_conflict, status_from_sql, usage_of_certificate_sql,
+    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, USAGE_OF_USER_SQL, UsageRow,
+    check_appended, conflict, device_cert, issuance_event, limit_sql, map_conflict, status_from_sql,
+    usage_of_certificate_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
@@ -92,16 +93,10 @@ fn insert_usage(c: &Connection, events: &[UsageEvent]) -> Result<Vec<i64>, Store
     Ok(seqs)
 }
 
-/// The last `limit` usage entries of a user (`column` = `user_id`) or, with `column` = `None`, of a
-/// certificate ([`usage_of_certificate_sql`]), oldest first.
-fn usage(c: &Connection, column: Option<&str>, key: &[u8], limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
-    let sql = match column {
-        Some(column) => format!(
-            "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE {column} = ?1 \
-             ORDER BY seq DESC LIMIT ?2"
-        ),
-        None => usage_of_certificate_sql().replace('$', "?"),
-    };
+/// The last `limit` usage entries `sql` selects for `key` ([`USAGE_OF_USER_SQL`] or
+/// [`usage_of_certificate_sql`], `$n` placeholders), oldest first.
+fn usage(c: &Connection, sql: &str, key: &[u8], limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
+    let sql = sql.replace('$', "?");
     let mut stmt = c.prepare_cached(&sql)?;
     let mut rows = stmt
         .query_map(params![key, limit_sql(limit)], |r| {
@@ -462,11 +457,11 @@ impl CaStore for SqliteCaStore {
 
     async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
         let key = serial.to_bytes();
-        Ok(self.db.read(move |c| usage(c, None, &key, limit)).await?)
+        Ok(self.db.read(move |c| usage(c, &usage_of_certificate_sql(), &key, limit)).await?)
     }
 
     async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
         let key = user.to_bytes();
-        Ok(self.db.read(move |c| usage(c, Some("user_id"), &key, limit)).await?)
+        Ok(self.db.read(move |c| usage(c, USAGE_OF_USER_SQL, &key, limit)).await?)
     }
 }

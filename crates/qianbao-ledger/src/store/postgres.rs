@@ -102,15 +102,19 @@ async fn try_commit(shared: &Shared, db: &PgDb, ops: &[Op]) -> Result<Answers, L
     if ops.iter().any(|o| matches!(o, Op::Expire)) {
         load_due(&tx, &mut view, now).await?;
     }
+    let mut met = false;
     for _round in 0..4 {
         let needs = group::needs(&view, ops, now);
         if needs.is_empty() {
+            met = true;
             break;
         }
         load(&tx, &mut view, &needs).await?;
         view.resolve(&needs);
     }
-    let decided = group::decide(&mut view, ops, now);
+    // Met needs are not computed again by the engine; otherwise it reports what is missing.
+    let decided =
+        if met { group::decide_loaded(&mut view, ops, now, |_| true) } else { group::decide(&mut view, ops, now) };
     if !decided.is_empty() {
         let prev: [u8; 32] = digest.try_into().map_err(|_| StoreError::corrupt("a journal digest is 32 bytes"))?;
         let seq = u64::try_from(seq).map_err(|_| StoreError::corrupt("negative journal sequence"))?;
