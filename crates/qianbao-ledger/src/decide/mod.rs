@@ -51,7 +51,11 @@ pub(crate) const NOT_FOUND: u32 = u32::MAX;
 
 /// Requests are decided in chunks: first every lookup of a chunk (independent of each other, so the
 /// processor overlaps their cache misses), then the decisions, which find what they need in cache.
-const CHUNK: usize = 128;
+/// 64 requests touch at most 128 accounts (256 cache lines and as many pages): few enough that what
+/// the look-ups loaded is still in the first-level cache and TLB when the decisions read it, many
+/// enough to keep the processor's misses in flight. With a million accounts 64 decided about 12%
+/// faster than 128 (and 256 slower still); with ten thousand it made no difference.
+const CHUNK: usize = 64;
 
 /// One step to undo.
 #[derive(Debug, Clone)]
