@@ -17,12 +17,12 @@ use crate::{
 pub(crate) struct Scratch {
     /// Undo entries of the open linked chain, applied in reverse to roll it back.
     pub(crate) undo: Vec<Undo>,
-    /// Account slots touched by the current batch, in first-touch order.
-    pub(crate) touched: Vec<u32>,
-    /// Each touched account as it was before the batch (same order as `touched`).
-    pub(crate) before: Vec<[u128; 4]>,
-    /// Each touched account as it is now, as of the last flushed chunk (same order as `touched`).
+    /// Each account the current batch touched, in first-touch order: as it was before the batch until
+    /// a chunk that changed it is flushed, then as of that flush.
     pub(crate) after: Vec<AccountUpdate>,
+    /// What the flushed chunks added to each counter summed over the touched accounts (debits posted,
+    /// credits posted, debits pending, credits pending; wrapping), for the check that postings balance.
+    pub(crate) sums: [u128; 4],
     /// Account slots touched by the current chunk, whose `after` copy is stale.
     pub(crate) chunk_touched: Vec<u32>,
     /// Account slots whose limit usage the batch changed (may repeat).
@@ -35,16 +35,6 @@ pub(crate) struct Scratch {
     /// position in `transfers` and the hashes of its debit and credit account ids (zero until known).
     pub(crate) resolving: Vec<(TransferId, u32, [u64; 2])>,
 }
-
-/// A placeholder (overwritten before anyone reads it).
-const VACANT: AccountUpdate = AccountUpdate {
-    id: qianbao_core::AccountId::from_u128(0),
-    debits_pending: 0,
-    debits_posted: 0,
-    credits_pending: 0,
-    credits_posted: 0,
-    flags: crate::AccountFlags::NONE,
-};
 
 /// A slot that names no account.
 pub(crate) const NOT_FOUND: u32 = u32::MAX;
@@ -269,9 +259,8 @@ impl LedgerState {
             self.accounts.iter_mut().for_each(|s| s.epoch = 0);
             self.epoch = 1;
         }
-        self.scratch.touched.clear();
-        self.scratch.before.clear();
         self.scratch.after.clear();
+        self.scratch.sums = [0; 4];
         self.scratch.chunk_touched.clear();
         self.scratch.limits_touched.clear();
         self.scratch.undo.clear();
@@ -279,17 +268,13 @@ impl LedgerState {
     }
 
     /// Marks an account as about to change: on its first change in the batch a copy of it as it was is
-    /// kept; on its first change in the chunk it is listed for the chunk's flush.
+    /// listed; on its first change in the chunk it is listed for the chunk's flush.
     pub(crate) fn touch(&mut self, slot: u32) {
         let s = &mut self.accounts[slot as usize];
         if s.epoch != self.epoch {
             s.epoch = self.epoch;
-            s.pos = self.scratch.touched.len() as u32;
-            self.scratch.touched.push(slot);
-            let a = &s.account;
-            self.scratch.before.push([a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted]);
-            // Filled in by the chunk's flush.
-            self.scratch.after.push(VACANT);
+            s.pos = self.scratch.after.len() as u32;
+            self.scratch.after.push(AccountUpdate::from(&s.account));
         }
         if s.chunk != self.chunk {
             s.chunk = self.chunk;
@@ -297,12 +282,19 @@ impl LedgerState {
         }
     }
 
-    /// Copies the accounts the current chunk changed into `after` while they are still in cache, and
-    /// starts a new chunk.
+    /// Copies the accounts the current chunk changed into `after` while they are still in cache, adding
+    /// what the chunk changed in their counters to the batch's sums, and starts a new chunk. Over the
+    /// batch the sums add up to each counter's total change (the differences telescope).
     pub(crate) fn flush_chunk(&mut self) {
+        let sums = &mut self.scratch.sums;
         for slot in self.scratch.chunk_touched.drain(..) {
             let s = &self.accounts[slot as usize];
-            self.scratch.after[s.pos as usize] = AccountUpdate::from(&s.account);
+            let (a, last) = (&s.account, &mut self.scratch.after[s.pos as usize]);
+            sums[0] = sums[0].wrapping_add(a.debits_posted.wrapping_sub(last.debits_posted));
+            sums[1] = sums[1].wrapping_add(a.credits_posted.wrapping_sub(last.credits_posted));
+            sums[2] = sums[2].wrapping_add(a.debits_pending.wrapping_sub(last.debits_pending));
+            sums[3] = sums[3].wrapping_add(a.credits_pending.wrapping_sub(last.credits_pending));
+            *last = AccountUpdate::from(a);
         }
         self.next_chunk();
     }
@@ -320,15 +312,7 @@ impl LedgerState {
     /// and records the last timestamp.
     pub(crate) fn finish_batch(&mut self, changes: &mut Changes, last: Timestamp) {
         self.flush_chunk();
-        let mut sums = [0u128; 4];
-        for ([debits_pending, debits_posted, credits_pending, credits_posted], after) in
-            self.scratch.before.iter().zip(&self.scratch.after)
-        {
-            sums[0] = sums[0].wrapping_add(after.debits_posted.wrapping_sub(*debits_posted));
-            sums[1] = sums[1].wrapping_add(after.credits_posted.wrapping_sub(*credits_posted));
-            sums[2] = sums[2].wrapping_add(after.debits_pending.wrapping_sub(*debits_pending));
-            sums[3] = sums[3].wrapping_add(after.credits_pending.wrapping_sub(*credits_pending));
-        }
+        let sums = self.scratch.sums;
         // Hand the list over without copying; the outcome's old buffer becomes the next `after`.
         changes.accounts_updated.clear();
         std::mem::swap(&mut changes.accounts_updated, &mut self.scratch.after);
