@@ -17,11 +17,13 @@ use crate::{
 pub(crate) struct Scratch {
     /// Undo entries of the open linked chain, applied in reverse to roll it back.
     pub(crate) undo: Vec<Undo>,
-    /// Each account the current batch touched, in first-touch order: as it was before the batch until
-    /// a chunk that changed it is flushed, then as of that flush.
+    /// Each account the current batch touched, in first-flush order, as of the last flush of a chunk
+    /// that touched it.
     pub(crate) after: Vec<AccountUpdate>,
-    /// What the flushed chunks added to each counter summed over the touched accounts (debits posted,
-    /// credits posted, debits pending, credits pending; wrapping), for the check that postings balance.
+    /// What the batch changed in each counter, summed over the accounts it touched (debits posted,
+    /// credits posted, debits pending, credits pending; wrapping), for the check that postings balance:
+    /// an account's counters are subtracted when a chunk first touches it and added when the chunk is
+    /// flushed, so over the batch the differences telescope to each account's total change.
     pub(crate) sums: [u128; 4],
     /// Account slots touched by the current chunk, whose `after` copy is stale.
     pub(crate) chunk_touched: Vec<u32>,
@@ -267,35 +269,45 @@ impl LedgerState {
         self.next_chunk();
     }
 
-    /// Marks an account as about to change: on its first change in the batch a copy of it as it was is
-    /// listed; on its first change in the chunk it is listed for the chunk's flush.
+    /// Marks an account as about to change: on its first change in the chunk it is listed for the
+    /// chunk's flush and its counters (as of the last flush, since every change touches first) are
+    /// subtracted from the batch's sums. Nothing is copied: the account is in cache, about to change.
     pub(crate) fn touch(&mut self, slot: u32) {
         let s = &mut self.accounts[slot as usize];
-        if s.epoch != self.epoch {
-            s.epoch = self.epoch;
-            s.pos = self.scratch.after.len() as u32;
-            self.scratch.after.push(AccountUpdate::from(&s.account));
-        }
         if s.chunk != self.chunk {
             s.chunk = self.chunk;
             self.scratch.chunk_touched.push(slot);
+            let (a, sums) = (&s.account, &mut self.scratch.sums);
+            sums[0] = sums[0].wrapping_sub(a.debits_posted);
+            sums[1] = sums[1].wrapping_sub(a.credits_posted);
+            sums[2] = sums[2].wrapping_sub(a.debits_pending);
+            sums[3] = sums[3].wrapping_sub(a.credits_pending);
         }
     }
 
-    /// Copies the accounts the current chunk changed into `after` while they are still in cache, adding
-    /// what the chunk changed in their counters to the batch's sums, and starts a new chunk. Over the
-    /// batch the sums add up to each counter's total change (the differences telescope).
+    /// Copies the accounts the current chunk changed into `after` while they are still in cache (listing
+    /// an account on its first flush in the batch), adds their counters to the batch's sums, and starts
+    /// a new chunk.
     pub(crate) fn flush_chunk(&mut self) {
-        let sums = &mut self.scratch.sums;
+        // Summed in a local (registers), not through memory at every step.
+        let mut sums = self.scratch.sums;
         for slot in self.scratch.chunk_touched.drain(..) {
-            let s = &self.accounts[slot as usize];
-            let (a, last) = (&s.account, &mut self.scratch.after[s.pos as usize]);
-            sums[0] = sums[0].wrapping_add(a.debits_posted.wrapping_sub(last.debits_posted));
-            sums[1] = sums[1].wrapping_add(a.credits_posted.wrapping_sub(last.credits_posted));
-            sums[2] = sums[2].wrapping_add(a.debits_pending.wrapping_sub(last.debits_pending));
-            sums[3] = sums[3].wrapping_add(a.credits_pending.wrapping_sub(last.credits_pending));
-            *last = AccountUpdate::from(a);
+            let s = &mut self.accounts[slot as usize];
+            let a = &s.account;
+            sums[0] = sums[0].wrapping_add(a.debits_posted);
+            sums[1] = sums[1].wrapping_add(a.credits_posted);
+            sums[2] = sums[2].wrapping_add(a.debits_pending);
+            sums[3] = sums[3].wrapping_add(a.credits_pending);
+            let update = AccountUpdate::from(a);
+            if s.epoch == self.epoch {
+                self.scratch.after[s.pos as usize] = update;
+            } else {
+                s.epoch = self.epoch;
+                s.pos = self.scratch.after.len() as u32;
+                self.scratch.after.push(update);
+            }
         }
+        self.scratch.sums = sums;
         self.next_chunk();
     }
 
