@@ -45,8 +45,9 @@ pub(crate) const NOT_FOUND: u32 = u32::MAX;
 /// processor overlaps their cache misses), then the decisions, which find what they need in cache.
 /// 64 requests touch at most 128 accounts (256 cache lines and as many pages): few enough that what
 /// the look-ups loaded is still in the first-level cache and TLB when the decisions read it, many
-/// enough to keep the processor's misses in flight. With a million accounts 64 decided about 12%
-/// faster than 128 (and 256 slower still); with ten thousand it made no difference.
+/// enough to keep the processor's misses in flight. In alternated runs on a shared two-core machine,
+/// with a million accounts 64 beat 128 by up to about 12% in some sessions and tied in others, 256 was
+/// slower, and 16, 32 and 48 no better; with ten thousand accounts the size made no measurable difference.
 const CHUNK: usize = 64;
 
 /// One step to undo.
