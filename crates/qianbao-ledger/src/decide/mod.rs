@@ -43,7 +43,7 @@ pub(crate) const NOT_FOUND: u32 = u32::MAX;
 
 /// Requests are decided in chunks: first every lookup of a chunk (independent of each other, so the
 /// processor overlaps their cache misses), then the decisions, which find what they need in cache.
-/// 64 requests touch at most 128 accounts (256 cache lines and as many pages): few enough that what
+/// 64 requests touch at most 128 accounts (256 cache lines on up to 128 pages): few enough that what
 /// the look-ups loaded is still in the first-level cache and TLB when the decisions read it, many
 /// enough to keep the processor's misses in flight. In alternated runs on a shared two-core machine,
 /// with a million accounts 64 beat 128 by up to about 12% in some sessions and tied in others, 256 was
