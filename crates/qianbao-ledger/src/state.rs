@@ -40,7 +40,7 @@ pub(crate) struct PendingInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C, align(64))]
 pub(crate) struct Slot {
-    /// The batch that last touched the account (see `LedgerState::epoch`).
+    /// The last batch that listed the account among those it changed (see `LedgerState::epoch`).
     pub(crate) epoch: u32,
     /// Index into `limit_sets`, or `NO_LIMITS`.
     pub(crate) limits: u32,
