@@ -96,6 +96,7 @@ mod config;
 mod crl;
 mod csr;
 mod device;
+mod device_cert;
 mod error;
 mod issue_queue;
 mod keys;
