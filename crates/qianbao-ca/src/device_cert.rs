@@ -44,47 +44,78 @@ const CLIENT_AUTH_EXT: &[u8] = &[
 const SKI_EXT_PREFIX: &[u8] = &[0x30, 0x1d, 0x06, 0x03, 0x55, 0x1d, 0x0e, 0x04, 0x16, 0x04, 0x14];
 /// basicConstraints, critical, cA false (the empty SEQUENCE).
 const NOT_CA_EXT: &[u8] = &[0x30, 0x0c, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff, 0x04, 0x02, 0x30, 0x00];
+/// The binding URI around the ids (`profile::binding_uri`).
+const URI_USER: &[u8] = b"urn:qianbao:user:";
+const URI_DEVICE: &[u8] = b":device:";
 
-/// Appends a DER length.
-fn push_len(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len <= 0xff {
-        out.extend_from_slice(&[0x81, len as u8]);
-    } else if len <= 0xffff {
-        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-    } else {
-        // Nothing here comes near 64 KiB (the organization name is bounded by the configuration).
-        out.extend_from_slice(&[0x83, (len >> 16) as u8, (len >> 8) as u8, len as u8]);
+/// The size of the DER length of `len` content bytes.
+fn len_size(len: usize) -> usize {
+    match len {
+        0..0x80 => 1,
+        0x80..=0xff => 2,
+        0x100..=0xffff => 3,
+        _ => 4,
+    }
+}
+
+/// The size of a whole TLV with `len` content bytes (one-byte tags only).
+fn tlv_size(len: usize) -> usize {
+    1 + len_size(len) + len
+}
+
+/// Appends a tag and the DER length of `len` content bytes (at most 2^24 − 1: nothing here is near).
+fn push_header(out: &mut Vec<u8>, tag: u8, len: usize) {
+    out.push(tag);
+    match len_size(len) {
+        1 => out.push(len as u8),
+        2 => out.extend_from_slice(&[0x81, len as u8]),
+        3 => out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
+        _ => out.extend_from_slice(&[0x83, (len >> 16) as u8, (len >> 8) as u8, len as u8]),
     }
 }
 
 /// Appends `tag`, the length of `content` and `content`.
 fn push_tlv(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
-    out.push(tag);
-    push_len(out, content.len());
+    push_header(out, tag, content.len());
     out.extend_from_slice(content);
+}
+
+/// The size of the content of one relative distinguished name `SET { SEQUENCE { oid, value } }` (the
+/// SEQUENCE), and of the whole RDN.
+fn rdn_sizes(oid: &[u8], value_len: usize) -> (usize, usize) {
+    let atv = oid.len() + tlv_size(value_len);
+    (atv, tlv_size(tlv_size(atv)))
 }
 
 /// Appends one relative distinguished name `SET { SEQUENCE { oid, value } }`.
 fn push_rdn(out: &mut Vec<u8>, oid: &[u8], string_tag: u8, value: &[u8]) {
-    let mut atv = Vec::with_capacity(oid.len() + value.len() + 4);
-    atv.extend_from_slice(oid);
-    push_tlv(&mut atv, string_tag, value);
-    let mut seq = Vec::with_capacity(atv.len() + 4);
-    push_tlv(&mut seq, 0x30, &atv);
-    push_tlv(out, 0x31, &seq);
+    let (atv, _) = rdn_sizes(oid, value.len());
+    push_header(out, 0x31, tlv_size(atv));
+    push_header(out, 0x30, atv);
+    out.extend_from_slice(oid);
+    push_tlv(out, string_tag, value);
 }
 
-/// Appends a certificate validity time as RFC 5280 §4.1.2.5 wants it: UTCTime through 2049, then
-/// GeneralizedTime, whole seconds, in UTC.
-fn push_time(out: &mut Vec<u8>, t: Timestamp) -> Result<(), CaError> {
+/// The 32 lowercase hex digits of an id (as `UserId`/`DeviceId` print).
+fn hex32(bytes: [u8; 16]) -> [u8; 32] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    out
+}
+
+/// A certificate validity time as RFC 5280 §4.1.2.5 wants it, as a whole TLV: UTCTime through 2049,
+/// then GeneralizedTime, whole seconds, in UTC. Answers the buffer and its used length.
+fn time_tlv(t: Timestamp) -> Result<([u8; 17], usize), CaError> {
     let dt = t.to_datetime();
     let year = dt.year();
     let rest = [u8::from(dt.month()), dt.day(), dt.hour(), dt.minute(), dt.second()];
-    // At most "YYYYMMDDHHMMSSZ".
-    let mut s = [0u8; 15];
-    let mut n = 0;
+    // At most 2 header bytes and "YYYYMMDDHHMMSSZ".
+    let mut s = [0u8; 17];
+    let mut n = 2;
     let mut digits = |v: u32, width: u32| {
         for k in (0..width).rev() {
             s[n] = b'0' + ((v / 10u32.pow(k)) % 10) as u8;
@@ -105,8 +136,9 @@ fn push_time(out: &mut Vec<u8>, t: Timestamp) -> Result<(), CaError> {
     }
     s[n] = b'Z';
     n += 1;
-    push_tlv(out, tag, &s[..n]);
-    Ok(())
+    s[0] = tag;
+    s[1] = (n - 2) as u8;
+    Ok((s, n))
 }
 
 /// The per-certificate fields of a device certificate (see [`crate::profile`]).
@@ -149,82 +181,97 @@ impl DeviceCertBuilder {
         DeviceCertBuilder { issuer_name: issuer_name.to_vec(), aki_ext, signer }
     }
 
-    /// The DER TBSCertificate of the device certificate for `f`.
+    /// The DER TBSCertificate of the device certificate for `f`, written into one buffer whose size is
+    /// computed first.
     pub fn tbs(&self, f: &DeviceFields<'_>) -> Result<Vec<u8>, CaError> {
-        let user = f.user.to_string();
-        let device = f.device.to_string();
-        if !device.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(CaError::Misuse("device id is not printable".into()));
-        }
-        let uri = crate::profile::binding_uri(f.user, f.device);
-        if !uri.is_ascii() {
-            return Err(CaError::Misuse("binding URI is not IA5".into()));
-        }
+        let org = f.organization.as_bytes();
+        let user = hex32(f.user.to_bytes());
+        let device = hex32(f.device.to_bytes()); // hex digits: a PrintableString
+        let (not_before, nb_len) = time_tlv(f.not_before)?;
+        let (not_after, na_len) = time_tlv(f.not_after)?;
 
-        let mut subject = Vec::with_capacity(f.organization.len() + user.len() + device.len() + 48);
-        push_rdn(&mut subject, OID_O, 0x0c, f.organization.as_bytes());
-        push_rdn(&mut subject, OID_CN, 0x0c, user.as_bytes());
-        push_rdn(&mut subject, OID_SERIAL_NUMBER, 0x13, device.as_bytes());
+        let mut spki = [0u8; 91];
+        spki[..P256_SPKI_PREFIX.len()].copy_from_slice(P256_SPKI_PREFIX);
+        spki[P256_SPKI_PREFIX.len()..].copy_from_slice(f.key.sec1());
+        let ski = Sha256::digest(spki);
 
-        let mut spki = Vec::with_capacity(P256_SPKI_PREFIX.len() + 65);
-        spki.extend_from_slice(P256_SPKI_PREFIX);
-        spki.extend_from_slice(f.key.sec1());
-        let ski = Sha256::digest(&spki);
+        // Sizes, innermost first.
+        let subject = rdn_sizes(OID_O, org.len()).1
+            + rdn_sizes(OID_CN, user.len()).1
+            + rdn_sizes(OID_SERIAL_NUMBER, device.len()).1;
+        let uri_len = URI_USER.len() + user.len() + URI_DEVICE.len() + device.len();
+        let san_names = tlv_size(uri_len); // SEQUENCE content: one [6] IA5String
+        let san_value = tlv_size(san_names); // OCTET STRING content: the SEQUENCE
+        let san_ext = OID_SAN.len() + tlv_size(san_value);
+        let exts = self.aki_ext.len()
+            + tlv_size(san_ext)
+            + KEY_USAGE_EXT.len()
+            + CLIENT_AUTH_EXT.len()
+            + SKI_EXT_PREFIX.len()
+            + 20
+            + NOT_CA_EXT.len();
+        let body = VERSION_3.len()
+            + tlv_size(16)
+            + ECDSA_WITH_SHA256.len()
+            + self.issuer_name.len()
+            + tlv_size(nb_len + na_len)
+            + tlv_size(subject)
+            + spki.len()
+            + tlv_size(tlv_size(exts));
 
-        let mut exts = Vec::with_capacity(256);
-        exts.extend_from_slice(&self.aki_ext);
-        {
-            // subjectAltName: one uniformResourceIdentifier [6].
-            let mut names = Vec::with_capacity(uri.len() + 4);
-            push_tlv(&mut names, 0x86, uri.as_bytes());
-            let mut general_names = Vec::with_capacity(names.len() + 4);
-            push_tlv(&mut general_names, 0x30, &names);
-            let mut ext = Vec::with_capacity(general_names.len() + 12);
-            ext.extend_from_slice(OID_SAN);
-            push_tlv(&mut ext, 0x04, &general_names);
-            push_tlv(&mut exts, 0x30, &ext);
-        }
-        exts.extend_from_slice(KEY_USAGE_EXT);
-        exts.extend_from_slice(CLIENT_AUTH_EXT);
-        exts.extend_from_slice(SKI_EXT_PREFIX);
-        exts.extend_from_slice(&ski[..20]);
-        exts.extend_from_slice(NOT_CA_EXT);
-        let mut ext_seq = Vec::with_capacity(exts.len() + 4);
-        push_tlv(&mut ext_seq, 0x30, &exts);
-
-        let mut body = Vec::with_capacity(512 + self.issuer_name.len() + subject.len());
-        body.extend_from_slice(VERSION_3);
+        let mut out = Vec::with_capacity(tlv_size(body));
+        push_header(&mut out, 0x30, body);
+        out.extend_from_slice(VERSION_3);
         // The serial: 16 bytes, first byte non-zero and below 0x80 (`CertSerial`): already minimal DER.
-        push_tlv(&mut body, 0x02, &f.serial.to_bytes());
-        body.extend_from_slice(ECDSA_WITH_SHA256);
-        body.extend_from_slice(&self.issuer_name);
-        let mut validity = Vec::with_capacity(34);
-        push_time(&mut validity, f.not_before)?;
-        push_time(&mut validity, f.not_after)?;
-        push_tlv(&mut body, 0x30, &validity);
-        push_tlv(&mut body, 0x30, &subject);
-        body.extend_from_slice(&spki);
-        push_tlv(&mut body, 0xa3, &ext_seq);
-
-        let mut tbs = Vec::with_capacity(body.len() + 4);
-        push_tlv(&mut tbs, 0x30, &body);
-        Ok(tbs)
+        push_tlv(&mut out, 0x02, &f.serial.to_bytes());
+        out.extend_from_slice(ECDSA_WITH_SHA256);
+        out.extend_from_slice(&self.issuer_name);
+        push_header(&mut out, 0x30, nb_len + na_len);
+        out.extend_from_slice(&not_before[..nb_len]);
+        out.extend_from_slice(&not_after[..na_len]);
+        push_header(&mut out, 0x30, subject);
+        push_rdn(&mut out, OID_O, 0x0c, org);
+        push_rdn(&mut out, OID_CN, 0x0c, &user);
+        push_rdn(&mut out, OID_SERIAL_NUMBER, 0x13, &device);
+        out.extend_from_slice(&spki);
+        push_header(&mut out, 0xa3, tlv_size(exts));
+        push_header(&mut out, 0x30, exts);
+        out.extend_from_slice(&self.aki_ext);
+        // subjectAltName: one uniformResourceIdentifier [6], the binding URI (`profile::binding_uri`).
+        push_header(&mut out, 0x30, san_ext);
+        out.extend_from_slice(OID_SAN);
+        push_header(&mut out, 0x04, san_value);
+        push_header(&mut out, 0x30, san_names);
+        push_header(&mut out, 0x86, uri_len);
+        out.extend_from_slice(URI_USER);
+        out.extend_from_slice(&user);
+        out.extend_from_slice(URI_DEVICE);
+        out.extend_from_slice(&device);
+        out.extend_from_slice(KEY_USAGE_EXT);
+        out.extend_from_slice(CLIENT_AUTH_EXT);
+        out.extend_from_slice(SKI_EXT_PREFIX);
+        out.extend_from_slice(&ski[..20]);
+        out.extend_from_slice(NOT_CA_EXT);
+        if out.len() != tlv_size(body) {
+            // A sizing bug would make invalid DER: refuse rather than sign it.
+            return Err(CaError::Misuse("device certificate sized wrongly".into()));
+        }
+        Ok(out)
     }
 
     /// The signed DER certificate for `f`.
     pub fn build(&self, f: &DeviceFields<'_>) -> Result<Vec<u8>, CaError> {
         let tbs = self.tbs(f)?;
         let sig = self.signer.sign(&tbs).map_err(CaError::signer)?;
-        let mut body = Vec::with_capacity(tbs.len() + ECDSA_WITH_SHA256.len() + sig.len() + 8);
-        body.extend_from_slice(&tbs);
-        body.extend_from_slice(ECDSA_WITH_SHA256);
+        let body = tbs.len() + ECDSA_WITH_SHA256.len() + tlv_size(sig.len() + 1);
+        let mut der = Vec::with_capacity(tlv_size(body));
+        push_header(&mut der, 0x30, body);
+        der.extend_from_slice(&tbs);
+        der.extend_from_slice(ECDSA_WITH_SHA256);
         // BIT STRING with no unused bits around the DER ECDSA-Sig-Value.
-        body.push(0x03);
-        push_len(&mut body, sig.len() + 1);
-        body.push(0x00);
-        body.extend_from_slice(&sig);
-        let mut der = Vec::with_capacity(body.len() + 4);
-        push_tlv(&mut der, 0x30, &body);
+        push_header(&mut der, 0x03, sig.len() + 1);
+        der.push(0x00);
+        der.extend_from_slice(&sig);
         Ok(der)
     }
 }

@@ -97,6 +97,7 @@ mod crl;
 mod csr;
 mod device;
 mod device_cert;
+mod entropy_pool;
 mod error;
 mod issue_queue;
 mod keys;
