@@ -10,7 +10,8 @@ use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-/// A certificate's serial number as it appears in the certificate: 16 random bytes, the top bit cleared
+/// A certificate's serial number as it appears in the certificate: 16 bytes (random, or for device
+/// certificates the issuance second then 88 random bits: [`CertSerial::for_issuance`]), the top bit cleared
 /// and the first byte nonzero (so the DER INTEGER is exactly these 16 bytes, positive). Printed as 32
 /// lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
