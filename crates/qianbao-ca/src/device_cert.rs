@@ -3,9 +3,9 @@
 //! writer: an issuance then costs the CA one signature and a few hundred bytes copied.
 //!
 //! The output is the very TBSCertificate rcgen writes for the same profile (`profile::device_params`,
-//! kept for the tests), byte for byte (the tests below compare the two for the same inputs, and every certificate the CA issues goes
-//! through webpki, OpenSSL and TLS handshakes in the integration tests); only the signature differs, as
-//! ECDSA signatures do.
+//! kept for the tests), byte for byte: the tests below compare the two for the same inputs, and every
+//! certificate the CA issues goes through webpki, OpenSSL and TLS handshakes in the integration tests.
+//! Only the signature differs, as ECDSA signatures do.
 
 use qianbao_core::{DeviceId, Timestamp, UserId};
 use rcgen::SigningKey;
@@ -44,6 +44,9 @@ const CLIENT_AUTH_EXT: &[u8] = &[
 const SKI_EXT_PREFIX: &[u8] = &[0x30, 0x1d, 0x06, 0x03, 0x55, 0x1d, 0x0e, 0x04, 0x16, 0x04, 0x14];
 /// basicConstraints, critical, cA false (the empty SEQUENCE).
 const NOT_CA_EXT: &[u8] = &[0x30, 0x0c, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff, 0x04, 0x02, 0x30, 0x00];
+/// The longest organization name written (RFC 5280's upper bound is 64 characters; this only keeps
+/// every DER length here below 2^16).
+const ORGANIZATION_LEN_MAX: usize = 4096;
 /// The binding URI around the ids (`profile::binding_uri`).
 const URI_USER: &[u8] = b"urn:qianbao:user:";
 const URI_DEVICE: &[u8] = b":device:";
@@ -185,6 +188,9 @@ impl DeviceCertBuilder {
     /// computed first.
     pub fn tbs(&self, f: &DeviceFields<'_>) -> Result<Vec<u8>, CaError> {
         let org = f.organization.as_bytes();
+        if org.len() > ORGANIZATION_LEN_MAX {
+            return Err(CaError::Misuse(format!("organization name longer than {ORGANIZATION_LEN_MAX} bytes")));
+        }
         let user = hex32(f.user.to_bytes());
         let device = hex32(f.device.to_bytes()); // hex digits: a PrintableString
         let (not_before, nb_len) = time_tlv(f.not_before)?;
