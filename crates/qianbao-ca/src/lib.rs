@@ -2,8 +2,10 @@
 //! a CSR made on the device, renewal, reissue after loss (补办), revocation and CRLs, verification of
 //! presented certificates and of signed payment orders, the usage record, and rustls mTLS integration.
 //!
-//! Certificates and CRLs are made with rcgen and checked with rustls-webpki, both on ring (the server's
-//! hot paths: CSR and order verification, CA signing); device keys, their encodings and device-side
+//! CA certificates and CRLs are made with rcgen, device certificates written directly in DER by the same
+//! profile (byte for byte what rcgen writes; one signature and a few hundred bytes per issuance), all
+//! checked with rustls-webpki, on ring (the server's hot paths: CSR and order verification, CA signing);
+//! device keys, their encodings and device-side
 //! signing use p256 ([`DeviceKey`]). Certificates, keys and CRLs move as `rustls-pki-types` values and PEM.
 //!
 //! - [`CertificateAuthority`] is the service: [`open`](CertificateAuthority::open) it on a [`CaDb`] with a
@@ -18,7 +20,8 @@
 //! Subject `O=qianbao, CN=<user id>, serialNumber=<device id>`, one URI SAN
 //! `urn:qianbao:user:<user id>:device:<device id>` ([`binding_uri`]), basicConstraints cA:false
 //! (critical), keyUsage digitalSignature (critical), EKU clientAuth, subject and authority key
-//! identifiers, a random 16-byte positive serial ([`CertSerial`]), notBefore back-dated 5 minutes, notAfter
+//! identifiers, a 16-byte positive serial — the issuance second, then 88 random bits
+//! ([`CertSerial::for_issuance`]) —, notBefore back-dated 5 minutes, notAfter
 //! one year later. Chain: root (P-256, 20 years) → issuing CA generation n (5 years) → device.
 //!
 //! # Guarantees and limits
@@ -96,6 +99,8 @@ mod config;
 mod crl;
 mod csr;
 mod device;
+mod device_cert;
+mod entropy_pool;
 mod error;
 mod issue_queue;
 mod keys;

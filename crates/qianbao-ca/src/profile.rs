@@ -2,7 +2,8 @@
 //! Pure functions from values to `rcgen::CertificateParams`.
 //!
 //! A device certificate carries:
-//! - version 3, a random positive 16-byte serial ([`CertSerial`]), signature ecdsa-with-SHA256;
+//! - version 3, a positive 16-byte serial: the issuance second, then 88 random bits
+//!   ([`CertSerial::for_issuance`]), signature ecdsa-with-SHA256;
 //! - subject `O=<organization>, CN=<user id>, serialNumber=<device id>` (ids as 32 hex digits);
 //! - subjectAltName (non-critical) with one URI: `urn:qianbao:user:<user id>:device:<device id>`;
 //! - basicConstraints (critical) with cA false; keyUsage (critical) digitalSignature only;
@@ -12,17 +13,9 @@
 //!   default), both in whole seconds (UTCTime before 2050).
 
 use qianbao_core::{DeviceId, Timestamp, UserId};
-use rcgen::string::{Ia5String, PrintableString};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa,
-    KeyUsagePurpose, SanType, SerialNumber,
-};
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyUsagePurpose, SerialNumber};
 
-use crate::CaError;
 use crate::record::CertSerial;
-
-/// The attribute type `serialNumber` (2.5.4.5), which names the device in the subject.
-const DN_SERIAL_NUMBER: [u64; 4] = [2, 5, 4, 5];
 
 /// The URI subject alternative name binding a certificate to a user and a device.
 pub fn binding_uri(user: UserId, device: DeviceId) -> String {
@@ -87,7 +80,10 @@ pub(crate) fn issuing_params(
     p
 }
 
-/// The device client certificate binding `user` and `device` (see the module docs for every field).
+/// The device client certificate binding `user` and `device` (see the module docs for every field), as
+/// rcgen parameters: the reference the CA's own writer ([`crate::device_cert`], which issues them) is
+/// checked against, byte for byte.
+#[cfg(test)]
 pub(crate) fn device_params(
     organization: &str,
     user: UserId,
@@ -95,7 +91,12 @@ pub(crate) fn device_params(
     serial: CertSerial,
     not_before: Timestamp,
     not_after: Timestamp,
-) -> Result<CertificateParams, CaError> {
+) -> Result<CertificateParams, crate::CaError> {
+    use crate::CaError;
+    use rcgen::string::{Ia5String, PrintableString};
+    use rcgen::{DnValue, ExtendedKeyUsagePurpose, SanType};
+    /// The attribute type `serialNumber` (2.5.4.5), which names the device in the subject.
+    const DN_SERIAL_NUMBER: [u64; 4] = [2, 5, 4, 5];
     let mut p = base(serial, not_before, not_after);
     let mut name = dn(organization, &user.to_string());
     let device_name = PrintableString::try_from(device.to_string())

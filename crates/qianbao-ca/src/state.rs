@@ -7,6 +7,7 @@ use rustls_pki_types::{CertificateDer, TrustAnchor};
 use x509_parser::prelude::{FromDer, ParsedExtension, X509Certificate};
 
 use crate::config::CaConfig;
+use crate::device_cert::DeviceCertBuilder;
 use crate::keys::{KeyCustody, SignerRef, check_signer};
 use crate::profile::{issuing_params, root_params};
 use crate::record::CertSerial;
@@ -22,6 +23,8 @@ pub(crate) struct IssuingCa {
     pub retired: bool,
     /// Its subjectKeyIdentifier (the authorityKeyIdentifier of what it signs).
     pub ski: Vec<u8>,
+    /// Writes and signs the device certificates it issues.
+    pub devices: DeviceCertBuilder,
 }
 
 /// The loaded authority.
@@ -80,6 +83,8 @@ struct Parsed {
     not_after: Timestamp,
     spki: Vec<u8>,
     ski: Option<Vec<u8>>,
+    /// The DER Name of its subject.
+    subject: Vec<u8>,
 }
 
 fn parse_ca_cert(der: &[u8]) -> Result<Parsed, CaError> {
@@ -91,7 +96,7 @@ fn parse_ca_cert(der: &[u8]) -> Result<Parsed, CaError> {
         ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
         _ => None,
     });
-    Ok(Parsed { not_after, spki: x.public_key().raw.to_vec(), ski })
+    Ok(Parsed { not_after, spki: x.public_key().raw.to_vec(), ski, subject: x.subject().as_raw().to_vec() })
 }
 
 /// Opens a stored CA: its key through the custody, checked against the certificate's public key.
@@ -99,7 +104,7 @@ fn open_ca(
     custody: &dyn KeyCustody,
     label: &str,
     row: &AuthorityRow,
-) -> Result<(Issuer<'static, SignerRef>, Parsed), CaError> {
+) -> Result<(Issuer<'static, SignerRef>, SignerRef, Parsed), CaError> {
     let signer = custody.open_key(label, &row.key_handle)?;
     check_signer(signer.as_ref())?;
     let parsed = parse_ca_cert(&row.cert_der)?;
@@ -108,8 +113,8 @@ fn open_ca(
         return Err(CaError::Signer(format!("the key of {label} does not match its certificate")));
     }
     let der = CertificateDer::from(row.cert_der.clone());
-    let issuer = Issuer::from_ca_cert_der(&der, SignerRef(signer)).map_err(CaError::signer)?;
-    Ok((issuer, parsed))
+    let issuer = Issuer::from_ca_cert_der(&der, SignerRef(signer.clone())).map_err(CaError::signer)?;
+    Ok((issuer, SignerRef(signer), parsed))
 }
 
 /// Loads the authority from its stored rows.
@@ -118,21 +123,23 @@ pub(crate) fn load(custody: &dyn KeyCustody, rows: &[AuthorityRow]) -> Result<Au
         .iter()
         .find(|r| r.kind == AuthorityKind::Root)
         .ok_or_else(|| CaError::Misuse("the store has issuing CAs but no root".into()))?;
-    let (root_issuer, root_parsed) = open_ca(custody, &root_label(), root_row)?;
+    let (root_issuer, _, root_parsed) = open_ca(custody, &root_label(), root_row)?;
     let root_der = CertificateDer::from(root_row.cert_der.clone());
     let root_anchor = webpki::anchor_from_trusted_cert(&root_der)
         .map_err(|e| CaError::Misuse(format!("stored root is not a valid trust anchor: {e:?}")))?
         .to_owned();
     let mut issuing = Vec::new();
     for row in rows.iter().filter(|r| r.kind == AuthorityKind::Issuing) {
-        let (issuer, parsed) = open_ca(custody, &issuing_label(row.generation), row)?;
+        let (issuer, signer, parsed) = open_ca(custody, &issuing_label(row.generation), row)?;
+        let ski = parsed.ski.ok_or_else(|| CaError::Misuse("issuing CA has no subject key identifier".into()))?;
         issuing.push(IssuingCa {
             generation: row.generation,
             der: CertificateDer::from(row.cert_der.clone()),
             issuer,
             not_after: parsed.not_after,
             retired: row.retired,
-            ski: parsed.ski.ok_or_else(|| CaError::Misuse("issuing CA has no subject key identifier".into()))?,
+            devices: DeviceCertBuilder::new(&parsed.subject, &ski, signer),
+            ski,
         });
     }
     issuing.sort_by_key(|i| i.generation);

@@ -6,8 +6,9 @@ use rustls_pki_types::CertificateSigningRequestDer;
 use super::{CertificateAuthority, IssuedCertificate, RenewalProof, failed};
 use crate::CaError;
 use crate::csr::{DevicePublicKey, parse_device_csr};
+use crate::device_cert::DeviceFields;
 use crate::order::renewal_message;
-use crate::profile::{device_params, whole_secs};
+use crate::profile::whole_secs;
 use crate::record::{
     CertSerial, CertStatus, CertificateRecord, Fingerprint, IdentityProof, RevocationReason, UsageEvent, UsageKind,
 };
@@ -138,15 +139,15 @@ impl CertificateAuthority {
         let auth = self.shared.authorities();
         let ca = auth.current()?;
         let config = &self.shared.config;
-        let serial = CertSerial::random(self.entropy.as_ref());
+        let serial = CertSerial::for_issuance(now, self.serials.as_ref());
         let not_before = whole_secs(now.saturating_sub(config.backdate));
         let not_after = whole_secs(now.saturating_add(config.certificate_validity));
         if not_after > ca.not_after {
             return Err(CaError::IssuingCaTooOld);
         }
-        let params = device_params(&config.organization, user, device, serial, not_before, not_after)?;
-        let cert = params.signed_by(key, &ca.issuer).map_err(CaError::signer)?;
-        let der = cert.der().to_vec();
+        let fields =
+            DeviceFields { organization: &config.organization, user, device, serial, not_before, not_after, key };
+        let der = ca.devices.build(&fields)?;
         let mut record = CertificateRecord {
             serial,
             user,

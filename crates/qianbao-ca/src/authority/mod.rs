@@ -9,6 +9,7 @@ use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 
 use crate::config::CaConfig;
+use crate::entropy_pool::EntropyPool;
 use crate::issue_queue::IssueQueue;
 use crate::keys::KeyCustody;
 use crate::nonce::NonceGate;
@@ -164,6 +165,8 @@ pub struct CertificateAuthority {
     store: CaDb,
     custody: Arc<dyn KeyCustody>,
     entropy: Arc<dyn Entropy>,
+    /// The random part of issued serials, drawn from `entropy` a block at a time.
+    serials: Arc<EntropyPool>,
 }
 
 impl std::fmt::Debug for CertificateAuthority {
@@ -215,7 +218,8 @@ impl CertificateAuthority {
             issues,
             usage,
         });
-        let ca = CertificateAuthority { shared, store, custody, entropy };
+        let serials = Arc::new(EntropyPool::new(entropy.clone()));
+        let ca = CertificateAuthority { shared, store, custody, entropy, serials };
         ca.refresh_revocations().await?;
         Ok(ca)
     }

@@ -298,6 +298,16 @@ pub(crate) fn issuance_event(events: &[UsageEvent], serial: CertSerial) -> Optio
     events.iter().position(|e| e.kind.is_issuance() && e.serial == Some(serial))
 }
 
+/// The stored columns of a status: `status`, `status_at`, `revocation_reason`, `superseded_by`.
+pub(crate) fn status_columns(s: CertStatus) -> (&'static str, Option<i64>, Option<&'static str>, Option<[u8; 16]>) {
+    use qianbao_store::sql::ts_to_sql;
+    match s {
+        CertStatus::Active => ("active", None, None, None),
+        CertStatus::Superseded { at, by } => ("superseded", Some(ts_to_sql(at)), None, Some(by.to_bytes())),
+        CertStatus::Revoked { at, reason } => ("revoked", Some(ts_to_sql(at)), Some(reason.as_str()), None),
+    }
+}
+
 /// The columns of `ca_certificates` in the order every backend selects them.
 pub(crate) const CERT_COLUMNS: &str = "serial, fingerprint, user_id, device_id, issuer_generation, der, not_before, \
      not_after, issued_at, status, status_at, revocation_reason, superseded_by, replaces";
@@ -376,15 +386,8 @@ pub(crate) const STATUS_COLUMNS: &str = "status, status_at, revocation_reason, s
 impl CertRow {
     pub(crate) fn from_record(r: &CertificateRecord) -> Self {
         use qianbao_store::sql::ts_to_sql;
-        let (status, status_at, reason, by) = match r.status {
-            CertStatus::Active => ("active", None, None, None),
-            CertStatus::Superseded { at, by } => {
-                ("superseded", Some(ts_to_sql(at)), None, Some(by.to_bytes().to_vec()))
-            }
-            CertStatus::Revoked { at, reason } => {
-                ("revoked", Some(ts_to_sql(at)), Some(reason.as_str().to_string()), None)
-            }
-        };
+        let (status, status_at, reason, by) = status_columns(r.status);
+        let (reason, by) = (reason.map(str::to_string), by.map(|b| b.to_vec()));
         CertRow {
             serial: r.serial.to_bytes().to_vec(),
             fingerprint: r.fingerprint.to_bytes().to_vec(),

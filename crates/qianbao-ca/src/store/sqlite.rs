@@ -3,6 +3,7 @@
 use qianbao_core::{DeviceId, Timestamp, UserId};
 use qianbao_store::SqliteDb;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use qianbao_store::drivers::rusqlite::{self, Connection, OptionalExtension, Row, params};
 use qianbao_store::sql::ts_to_sql;
@@ -11,7 +12,7 @@ use qianbao_store::{ErrorKind, StoreError};
 use super::{
     AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, DEVICE_CERT_COLUMNS, DeviceCert, IssueEffects,
     MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, USAGE_OF_USER_SQL, UsageRow,
-    check_appended, conflict, device_cert, issuance_event, limit_sql, map_conflict, status_from_sql,
+    check_appended, conflict, device_cert, issuance_event, limit_sql, map_conflict, status_columns, status_from_sql,
     usage_of_certificate_sql,
 };
 use crate::CaError;
@@ -83,8 +84,8 @@ fn insert_usage(c: &Connection, events: &[UsageEvent]) -> Result<Vec<i64>, Store
         stmt.execute(params![
             ts_to_sql(e.at),
             e.kind.as_str(),
-            e.serial.map(|s| s.to_bytes().to_vec()),
-            e.user.map(|u| u.to_bytes().to_vec()),
+            e.serial.map(CertSerial::to_bytes),
+            e.user.map(UserId::to_bytes),
             e.failure,
             e.detail,
         ])?;
@@ -117,8 +118,9 @@ fn usage(c: &Connection, sql: &str, key: &[u8], limit: u32) -> Result<Vec<UsageR
 
 /// The device's certificates, for the plan of an issuance ([`NewCertificate::resolve`]).
 fn device_certs(c: &Connection, new: &NewCertificate) -> Result<Vec<DeviceCert>, StoreError> {
-    let mut stmt =
-        c.prepare_cached(&format!("SELECT {DEVICE_CERT_COLUMNS} FROM ca_certificates WHERE device_id = ?1"))?;
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {DEVICE_CERT_COLUMNS} FROM ca_certificates WHERE device_id = ?1"));
+    let mut stmt = c.prepare_cached(&SQL)?;
     let mut rows = stmt.query(params![new.record.device.to_bytes().as_slice()])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -132,7 +134,7 @@ fn device_certs(c: &Connection, new: &NewCertificate) -> Result<Vec<DeviceCert>,
 
 /// Writes an issuance whose plan was resolved: the status changes, the record, the usage events. Every
 /// condition was checked on rows read in this transaction; what can still fail here is a unique
-/// constraint (a serial taken, ~2^-127 for random serials) or the database itself.
+/// constraint (a serial taken: 88 random bits within one second) or the database itself.
 fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError> {
     let at = ts_to_sql(new.record.issued_at);
     let by = new.record.serial.to_bytes().to_vec();
@@ -161,27 +163,31 @@ fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError
     // The events first: the certificate row links its issuance event by `seq`.
     let seqs = insert_usage(c, &new.events)?;
     let issued_event = issuance_event(&new.events, new.record.serial).map(|i| seqs[i]);
-    let r = CertRow::from_record(&new.record);
-    let sql = format!(
-        "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-    );
-    c.prepare_cached(&sql)?
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        )
+    });
+    // Bound from the record itself (no row copy: the DER is the largest value of an issuance).
+    let r = &new.record;
+    let (status, status_at, reason, by) = status_columns(r.status);
+    c.prepare_cached(&SQL)?
         .execute(params![
-            r.serial,
-            r.fingerprint,
-            r.user_id,
-            r.device_id,
-            r.issuer_generation,
+            r.serial.to_bytes(),
+            r.fingerprint.to_bytes(),
+            r.user.to_bytes(),
+            r.device.to_bytes(),
+            i64::from(r.issuer_generation),
             r.der,
-            r.not_before,
-            r.not_after,
-            r.issued_at,
-            r.status,
-            r.status_at,
-            r.revocation_reason,
-            r.superseded_by,
-            r.replaces,
+            ts_to_sql(r.not_before),
+            ts_to_sql(r.not_after),
+            ts_to_sql(r.issued_at),
+            status,
+            status_at,
+            reason,
+            by,
+            r.replaces.map(CertSerial::to_bytes),
             issued_event
         ])
         .map_err(|e| {
