@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use qianbao_core::Entropy;
 
-/// The bytes drawn from the source at once (enough for 372 serials).
+/// The bytes drawn from the source at once (enough for 256 serials).
 pub(crate) const POOL_BYTES: usize = 4096;
 
 /// See the module docs.
@@ -78,12 +78,12 @@ mod tests {
         let source = Arc::new(Counting::default());
         let pool = EntropyPool::new(source.clone());
         let mut seen = std::collections::HashSet::new();
-        for _ in 0..(POOL_BYTES / 11 + 5) {
-            let mut b = [0u8; 11];
+        for _ in 0..(POOL_BYTES / 16 + 5) {
+            let mut b = [0u8; 16];
             pool.fill(&mut b);
-            assert!(seen.insert(b), "88 random bits repeated");
+            assert!(seen.insert(b), "16 random bytes repeated");
         }
-        assert_eq!(source.0.load(Ordering::Relaxed), 2, "one refill after {} draws", POOL_BYTES / 11);
+        assert_eq!(source.0.load(Ordering::Relaxed), 2, "one refill after {} draws", POOL_BYTES / 16);
         let mut big = vec![0u8; POOL_BYTES];
         pool.fill(&mut big);
         assert_eq!(source.0.load(Ordering::Relaxed), 3, "a large request goes to the source");

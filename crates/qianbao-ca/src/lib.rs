@@ -20,8 +20,8 @@
 //! Subject `O=qianbao, CN=<user id>, serialNumber=<device id>`, one URI SAN
 //! `urn:qianbao:user:<user id>:device:<device id>` ([`binding_uri`]), basicConstraints cA:false
 //! (critical), keyUsage digitalSignature (critical), EKU clientAuth, subject and authority key
-//! identifiers, a 16-byte positive serial — the issuance second, then 88 random bits
-//! ([`CertSerial::for_issuance`]) —, notBefore back-dated 5 minutes, notAfter
+//! identifiers, a random positive 16-byte serial
+//! ([`CertSerial::random`]), notBefore back-dated 5 minutes, notAfter
 //! one year later. Chain: root (P-256, 20 years) → issuing CA generation n (5 years) → device.
 //!
 //! # Guarantees and limits

@@ -10,8 +10,7 @@ use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-/// A certificate's serial number as it appears in the certificate: 16 bytes (random, or for device
-/// certificates the issuance second then 88 random bits: [`CertSerial::for_issuance`]), the top bit cleared
+/// A certificate's serial number as it appears in the certificate: 16 random bytes, the top bit cleared
 /// and the first byte nonzero (so the DER INTEGER is exactly these 16 bytes, positive). Printed as 32
 /// lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,26 +37,6 @@ impl CertSerial {
                 return s;
             }
         }
-    }
-
-    /// A fresh serial for a certificate issued at `at`: the issuance second first (bytes 0–4: `0x40` ORed
-    /// with the top 6 of 38 bits of seconds since 1970, then the low 32), then 88 random bits from
-    /// `entropy` — above the 64 bits of CSPRNG output the CA/Browser Forum asks for, so serials stay
-    /// unpredictable and non-sequential, while the certificates issued in one second share a prefix.
-    ///
-    /// Why: the certificate table's key is the serial. With fully random serials every issuance wrote one
-    /// more page at a random place of that B-tree (a dirty page for the write-ahead log and the checkpoint
-    /// per certificate); serials that grow with time are appended at its right edge, a few pages per
-    /// batch.
-    pub fn for_issuance(at: Timestamp, entropy: &dyn qianbao_core::Entropy) -> Self {
-        let secs = at.unix_secs();
-        let mut b = [0u8; 16];
-        entropy.fill(&mut b[5..]);
-        // 2^38 seconds is past the year 10,000: the clamp only keeps the layout defined.
-        let secs = secs.min((1 << 38) - 1);
-        b[0] = 0x40 | (secs >> 32) as u8;
-        b[1..5].copy_from_slice(&(secs as u32).to_be_bytes());
-        CertSerial(b)
     }
 
     /// The 16 bytes.
@@ -558,27 +537,5 @@ impl IdentityProof {
 
     pub(crate) fn describe(&self) -> &'static str {
         self.method.as_str()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use qianbao_core::{OsEntropy, Timestamp};
-
-    use super::CertSerial;
-
-    #[test]
-    fn issuance_serials_are_valid_grow_with_time_and_stay_random() {
-        let t = Timestamp::from_unix_secs(1_800_000_000);
-        let a = CertSerial::for_issuance(t, &OsEntropy);
-        let b = CertSerial::for_issuance(t, &OsEntropy);
-        assert_ne!(a, b, "88 random bits each");
-        assert_eq!(a.to_bytes()[..5], b.to_bytes()[..5], "one second, one prefix");
-        let later = CertSerial::for_issuance(Timestamp::from_unix_secs(1_800_000_001), &OsEntropy);
-        assert!(later > a && later > b);
-        for s in [a, b, later, CertSerial::for_issuance(Timestamp::from_unix_secs(u64::MAX), &OsEntropy)] {
-            assert_eq!(CertSerial::from_bytes(s.to_bytes()), Some(s), "positive, 16 bytes in DER");
-        }
-        assert_eq!(CertSerial::for_issuance(Timestamp::from_unix_secs(0), &OsEntropy).to_bytes()[0], 0x40);
     }
 }

@@ -139,7 +139,7 @@ impl CertificateAuthority {
         let auth = self.shared.authorities();
         let ca = auth.current()?;
         let config = &self.shared.config;
-        let serial = CertSerial::for_issuance(now, self.serials.as_ref());
+        let serial = CertSerial::random(self.serials.as_ref());
         let not_before = whole_secs(now.saturating_sub(config.backdate));
         let not_after = whole_secs(now.saturating_add(config.certificate_validity));
         if not_after > ca.not_after {

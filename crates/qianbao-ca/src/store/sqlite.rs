@@ -134,7 +134,7 @@ fn device_certs(c: &Connection, new: &NewCertificate) -> Result<Vec<DeviceCert>,
 
 /// Writes an issuance whose plan was resolved: the status changes, the record, the usage events. Every
 /// condition was checked on rows read in this transaction; what can still fail here is a unique
-/// constraint (a serial taken: 88 random bits within one second) or the database itself.
+/// constraint (a serial taken: 127 random bits repeated) or the database itself.
 fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError> {
     let at = ts_to_sql(new.record.issued_at);
     let by = new.record.serial.to_bytes().to_vec();
