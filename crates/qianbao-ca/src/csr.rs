@@ -32,9 +32,24 @@ impl DevicePublicKey {
 
     /// The DER SubjectPublicKeyInfo.
     pub fn spki_der(&self) -> Vec<u8> {
-        self.subject_public_key_info()
+        self.spki().to_vec()
+    }
+
+    /// The DER SubjectPublicKeyInfo, on the stack: `P256_SPKI_PREFIX` then the point.
+    pub(crate) fn spki(&self) -> [u8; 91] {
+        let mut spki = [0u8; 91];
+        spki[..P256_SPKI_PREFIX.len()].copy_from_slice(P256_SPKI_PREFIX);
+        spki[P256_SPKI_PREFIX.len()..].copy_from_slice(&self.point);
+        spki
     }
 }
+
+/// The SubjectPublicKeyInfo of an uncompressed P-256 point, up to the point: `SEQUENCE { SEQUENCE {
+/// id-ecPublicKey, prime256v1 }, BIT STRING (no unused bits) ...`.
+const P256_SPKI_PREFIX: &[u8] = &[
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
 
 impl std::fmt::Debug for DevicePublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,5 +136,14 @@ mod tests {
         let n = bad.len();
         bad[n - 5] ^= 0x01; // inside the signature's INTEGER s
         assert!(matches!(parse_device_csr(&bad), Err(CaError::CsrSignatureInvalid | CaError::CsrMalformed(_))));
+    }
+
+    #[test]
+    fn the_spki_is_the_one_rcgen_writes() {
+        let key = rcgen::KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let csr = rcgen::CertificateParams::default().serialize_request(&key).unwrap();
+        let parsed = parse_device_csr(csr.der()).unwrap();
+        assert_eq!(parsed.spki_der(), key.subject_public_key_info());
+        assert_eq!(parsed.spki_der(), parsed.subject_public_key_info());
     }
 }

@@ -18,12 +18,6 @@ use crate::record::CertSerial;
 
 /// `AlgorithmIdentifier { ecdsa-with-SHA256 }` (RFC 5758 §3.2: no parameters).
 const ECDSA_WITH_SHA256: &[u8] = &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
-/// The SubjectPublicKeyInfo of an uncompressed P-256 point, up to the point: `SEQUENCE { SEQUENCE {
-/// id-ecPublicKey, prime256v1 }, BIT STRING (no unused bits) ...`.
-const P256_SPKI_PREFIX: &[u8] = &[
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
-    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-];
 /// `[0] EXPLICIT INTEGER 2` (v3).
 const VERSION_3: &[u8] = &[0xa0, 0x03, 0x02, 0x01, 0x02];
 /// The attribute types of the subject: organizationName, commonName, serialNumber.
@@ -196,9 +190,7 @@ impl DeviceCertBuilder {
         let (not_before, nb_len) = time_tlv(f.not_before)?;
         let (not_after, na_len) = time_tlv(f.not_after)?;
 
-        let mut spki = [0u8; 91];
-        spki[..P256_SPKI_PREFIX.len()].copy_from_slice(P256_SPKI_PREFIX);
-        spki[P256_SPKI_PREFIX.len()..].copy_from_slice(f.key.sec1());
+        let spki = f.key.spki();
         let ski = Sha256::digest(spki);
 
         // Sizes, innermost first.

@@ -20,11 +20,11 @@ pub(crate) struct Scratch {
     /// Each account the current batch touched, in first-flush order, as of the last flush of a chunk
     /// that touched it.
     pub(crate) after: Vec<AccountUpdate>,
-    /// What the batch changed in each counter, summed over the accounts it touched (debits posted,
-    /// credits posted, debits pending, credits pending; wrapping), for the check that postings balance:
-    /// an account's counters are subtracted when a chunk first touches it and added when the chunk is
+    /// What the batch changed in debits minus credits, posted and pending ([`imbalance`]), summed over
+    /// the accounts it touched (wrapping), for the check that postings balance (both end at zero): an
+    /// account's imbalance is subtracted when a chunk first touches it and added when the chunk is
     /// flushed, so over the batch the differences telescope to each account's total change.
-    pub(crate) sums: [u128; 4],
+    pub(crate) sums: [u128; 2],
     /// Account slots touched by the current chunk, whose `after` copy is stale.
     pub(crate) chunk_touched: Vec<u32>,
     /// Account slots whose limit usage the batch changed (may repeat).
@@ -36,6 +36,11 @@ pub(crate) struct Scratch {
     /// The posts and voids of the current chunk whose pending transfer was found: its id, its candidate
     /// position in `transfers` and the hashes of its debit and credit account ids (zero until known).
     pub(crate) resolving: Vec<(TransferId, u32, [u64; 2])>,
+}
+
+/// An account's debits minus its credits (wrapping): posted, then pending.
+fn imbalance(a: &crate::Account) -> [u128; 2] {
+    [a.debits_posted.wrapping_sub(a.credits_posted), a.debits_pending.wrapping_sub(a.credits_pending)]
 }
 
 /// A slot that names no account.
@@ -263,7 +268,7 @@ impl LedgerState {
             self.epoch = 1;
         }
         self.scratch.after.clear();
-        self.scratch.sums = [0; 4];
+        self.scratch.sums = [0; 2];
         self.scratch.chunk_touched.clear();
         self.scratch.limits_touched.clear();
         self.scratch.undo.clear();
@@ -278,11 +283,10 @@ impl LedgerState {
         if s.chunk != self.chunk {
             s.chunk = self.chunk;
             self.scratch.chunk_touched.push(slot);
-            let (a, sums) = (&s.account, &mut self.scratch.sums);
-            sums[0] = sums[0].wrapping_sub(a.debits_posted);
-            sums[1] = sums[1].wrapping_sub(a.credits_posted);
-            sums[2] = sums[2].wrapping_sub(a.debits_pending);
-            sums[3] = sums[3].wrapping_sub(a.credits_pending);
+            let [posted, pending] = imbalance(&s.account);
+            let sums = &mut self.scratch.sums;
+            sums[0] = sums[0].wrapping_sub(posted);
+            sums[1] = sums[1].wrapping_sub(pending);
         }
     }
 
@@ -294,12 +298,10 @@ impl LedgerState {
         let mut sums = self.scratch.sums;
         for slot in self.scratch.chunk_touched.drain(..) {
             let s = &mut self.accounts[slot as usize];
-            let a = &s.account;
-            sums[0] = sums[0].wrapping_add(a.debits_posted);
-            sums[1] = sums[1].wrapping_add(a.credits_posted);
-            sums[2] = sums[2].wrapping_add(a.debits_pending);
-            sums[3] = sums[3].wrapping_add(a.credits_pending);
-            let update = AccountUpdate::from(a);
+            let [posted, pending] = imbalance(&s.account);
+            sums[0] = sums[0].wrapping_add(posted);
+            sums[1] = sums[1].wrapping_add(pending);
+            let update = AccountUpdate::from(&s.account);
             if s.epoch == self.epoch {
                 self.scratch.after[s.pos as usize] = update;
             } else {
@@ -338,8 +340,8 @@ impl LedgerState {
                 changes.limit_usages.push(LimitUsageChange { account_id, slot: l.limit.slot, usage: l.usage });
             }
         }
-        assert!(sums[0] == sums[1], "ledger invariant: the batch's posted debits and credits do not balance");
-        assert!(sums[2] == sums[3], "ledger invariant: the batch's pending debits and credits do not balance");
+        assert!(sums[0] == 0, "ledger invariant: the batch's posted debits and credits do not balance");
+        assert!(sums[1] == 0, "ledger invariant: the batch's pending debits and credits do not balance");
         self.last_timestamp = self.last_timestamp.max(last);
         changes.last_timestamp = self.last_timestamp;
     }
