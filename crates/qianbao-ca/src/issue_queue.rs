@@ -133,6 +133,7 @@ mod tests {
         let plan = DevicePlan::Issue;
         NewCertificate {
             record,
+            id: None,
             plan,
             supersede: vec![],
             revoke: vec![],

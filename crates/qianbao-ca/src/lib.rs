@@ -100,7 +100,6 @@ mod crl;
 mod csr;
 mod device;
 mod device_cert;
-mod entropy_pool;
 mod error;
 mod issue_queue;
 mod keys;
@@ -108,6 +107,7 @@ mod nonce;
 mod order;
 mod profile;
 mod record;
+mod serial;
 mod state;
 mod status;
 pub mod store;
@@ -132,6 +132,7 @@ pub use record::{
     CertSerial, CertStatus, CertView, CertificateRecord, CertificateSummary, Fingerprint, IdentityProof,
     IdentityProofMethod, RevocationReason, UsageEvent, UsageKind, UsageRecord,
 };
+pub use serial::SerialCipher;
 pub use store::{CaDb, CaStore, NonceClaim, NonceOutcome};
 pub use tls::DeviceCertVerifier;
 pub use verify::verify_client_chain;

@@ -139,7 +139,7 @@ impl CertificateAuthority {
         let auth = self.shared.authorities();
         let ca = auth.current()?;
         let config = &self.shared.config;
-        let serial = CertSerial::random(self.serials.as_ref());
+        let (id, serial) = self.serials.next(&self.store).await?;
         let not_before = whole_secs(now.saturating_sub(config.backdate));
         let not_after = whole_secs(now.saturating_add(config.certificate_validity));
         if not_after > ca.not_after {
@@ -164,6 +164,7 @@ impl CertificateAuthority {
         let event = UsageEvent { at: now, kind, serial: Some(serial), user: Some(user), failure: None, detail };
         let new = NewCertificate {
             record: record.clone(),
+            id: Some(id),
             plan,
             supersede: supersede.into_iter().collect(),
             revoke: Vec::new(),

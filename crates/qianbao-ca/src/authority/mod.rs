@@ -9,11 +9,11 @@ use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 
 use crate::config::CaConfig;
-use crate::entropy_pool::EntropyPool;
 use crate::issue_queue::IssueQueue;
 use crate::keys::KeyCustody;
 use crate::nonce::NonceGate;
 use crate::record::{CertSerial, CertStatus, CertificateRecord, Fingerprint, UsageEvent, UsageKind};
+use crate::serial::SerialSource;
 use crate::state::{self, Authorities};
 use crate::status::{CertCache, StatusBook};
 use crate::store::{CaDb, CaStore};
@@ -165,8 +165,8 @@ pub struct CertificateAuthority {
     store: CaDb,
     custody: Arc<dyn KeyCustody>,
     entropy: Arc<dyn Entropy>,
-    /// The random part of issued serials, drawn from `entropy` a block at a time.
-    serials: Arc<EntropyPool>,
+    /// Numbers and serials for new certificates.
+    serials: Arc<SerialSource>,
 }
 
 impl std::fmt::Debug for CertificateAuthority {
@@ -218,7 +218,7 @@ impl CertificateAuthority {
             issues,
             usage,
         });
-        let serials = Arc::new(EntropyPool::new(entropy.clone()));
+        let serials = Arc::new(SerialSource::open(&store, entropy.as_ref()).await?);
         let ca = CertificateAuthority { shared, store, custody, entropy, serials };
         ca.refresh_revocations().await?;
         Ok(ca)

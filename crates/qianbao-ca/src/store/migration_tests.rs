@@ -93,6 +93,21 @@ async fn execute(db: &Database, sql: String) {
     }
 }
 
+fn at(secs: u64) -> Timestamp {
+    Timestamp::from_unix_secs(T + secs)
+}
+
+fn revoke_event(r: &CertificateRecord) -> UsageEvent {
+    UsageEvent {
+        at: at(200),
+        kind: UsageKind::Revoked,
+        serial: Some(r.serial),
+        user: Some(r.user),
+        failure: None,
+        detail: "revoked".into(),
+    }
+}
+
 fn event(kind: UsageKind, r: &CertificateRecord, detail: &str) -> UsageEvent {
     UsageEvent {
         at: r.issued_at,
@@ -170,6 +185,7 @@ async fn data_of_the_first_schema_survives_the_migrations() {
         let mut again = record(3, 1, 1, CertStatus::Active);
         let new = |r: CertificateRecord, plan| NewCertificate {
             record: r,
+            id: None,
             plan,
             supersede: vec![],
             revoke: vec![],
@@ -192,6 +208,50 @@ async fn data_of_the_first_schema_survives_the_migrations() {
         // An issuance event is written with its certificate only (it would not be found by serial).
         let stray = store.append_usage(vec![event(UsageKind::Renewed, &fine, "stray")]).await;
         assert!(matches!(stray, Err(CaError::Misuse(_))), "{stray:?}");
+
+        // Migration 5: certificates numbered after every row from before, serials the number's under the
+        // serial key, found beside the rows from before.
+        let key = store.serial_key([9; 16]).await.unwrap();
+        assert_eq!(store.serial_key([10; 16]).await.unwrap(), key, "the first key stays");
+        let first = store.reserve_certificate_ids(4).await.unwrap();
+        // SQLite: rows from before keep their rowid as their number, so new numbers come after them
+        // (PostgreSQL numbers only new rows).
+        if matches!(db.backend(), qianbao_store::Backend::Sqlite) {
+            assert!(first >= 4, "numbers after the rows from before: {first}");
+        }
+        assert_eq!(store.reserve_certificate_ids(1).await.unwrap(), first + 4);
+        let cipher = crate::SerialCipher::new(&key);
+        let mut numbered = record(5, 1, 5, CertStatus::Active);
+        numbered.serial = cipher.serial(first + 1);
+        let mut issued = new(numbered.clone(), DevicePlan::Issue);
+        issued.id = Some(first + 1);
+        issued.events = vec![event(UsageKind::Issued, &numbered, "issue numbered")];
+        store.insert_certificate(issued).await.unwrap();
+        store.append_usage(vec![event(UsageKind::Verified, &numbered, "verify numbered")]).await.unwrap();
+        assert_eq!(store.certificate(numbered.serial).await.unwrap(), Some(numbered.clone()));
+        assert_eq!(store.certificate(a.serial).await.unwrap(), Some(a.clone()));
+        assert_eq!(store.certificate(cipher.serial(first + 2)).await.unwrap(), None, "a number never written");
+        assert_eq!(
+            details(store.usage_for_certificate(numbered.serial, 10).await.unwrap()),
+            ["issue numbered", "verify numbered"]
+        );
+        let revoked =
+            store.revoke(numbered.serial, RevocationReason::Superseded, at(200), revoke_event(&numbered)).await;
+        assert!(matches!(revoked, Ok(super::RevokeOutcome::Revoked(_))), "{revoked:?}");
+        let revoked_old = store.revoke(a.serial, RevocationReason::Superseded, at(200), revoke_event(&a)).await;
+        assert!(matches!(revoked_old, Ok(super::RevokeOutcome::Revoked(_))), "{revoked_old:?}");
+        // The same number again, or a serial already held by a row from before, is refused.
+        let mut twice = record(6, 1, 6, CertStatus::Active);
+        twice.serial = numbered.serial;
+        let mut again = new(twice, DevicePlan::Issue);
+        again.id = Some(first + 1);
+        assert!(matches!(store.insert_certificate(again).await, Err(CaError::Conflict(_))));
+        let mut old_serial = record(7, 1, 7, CertStatus::Active);
+        old_serial.serial = b.serial;
+        assert!(matches!(
+            store.insert_certificate(new(old_serial, DevicePlan::Issue)).await,
+            Err(CaError::Conflict(_))
+        ));
     })
     .await;
 }
@@ -203,14 +263,14 @@ async fn the_usage_of_a_certificate_is_read_through_the_index() {
     use qianbao_store::drivers::rusqlite::params;
     let db = Database::open_in_memory().unwrap();
     CaDb::open(db.clone()).await.unwrap();
-    let sql = format!("EXPLAIN QUERY PLAN {}", super::usage_of_certificate_sql().replace('$', "?"));
+    let sql = format!("EXPLAIN QUERY PLAN {}", super::usage_of_certificate_sql("c.id = $3").replace('$', "?"));
     let plan = db
         .as_sqlite()
         .unwrap()
         .read(move |c| {
             let mut stmt = c.prepare(&sql)?;
             let rows = stmt
-                .query_map(params![[1u8; 16].as_slice(), 10], |r| r.get::<_, String>(3))?
+                .query_map(params![[1u8; 16].as_slice(), 10, 5], |r| r.get::<_, String>(3))?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
@@ -219,6 +279,24 @@ async fn the_usage_of_a_certificate_is_read_through_the_index() {
     assert!(plan.iter().any(|l| l.contains("INDEX ca_usage_serial")), "{plan:?}");
     // Only the at most `limit` rows already found are scanned (`recent`), no table.
     assert!(!plan.iter().any(|l| ["SCAN ca_", "SCAN u", "SCAN c"].iter().any(|t| l.starts_with(t))), "{plan:?}");
+
+    // A certificate is found by its row number, or through the index of serials from before; no scan.
+    let sql = format!("EXPLAIN QUERY PLAN {}", super::sqlite::by_serial_sql("*"));
+    let plan = db
+        .as_sqlite()
+        .unwrap()
+        .read(move |c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt
+                .query_map(params![5, [1u8; 16].as_slice()], |r| r.get::<_, String>(3))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    assert!(plan.iter().any(|l| l.contains("INTEGER PRIMARY KEY")), "{plan:?}");
+    assert!(plan.iter().any(|l| l.contains("INDEX ca_certificates_legacy_serial")), "{plan:?}");
+    assert!(!plan.iter().any(|l| l.starts_with("SCAN")), "{plan:?}");
 
     // Appending a usage event evaluates the partial index's condition without a temporary table.
     let program = db

@@ -2,11 +2,13 @@
 //! over a [`qianbao_store::Database`] (SQLite by default, PostgreSQL with the `postgres` feature).
 //!
 //! Tables (component `ca`): `ca_authorities` (root and issuing CAs: certificate and sealed key handle),
-//! `ca_certificates` (one row per issued certificate; a partial unique index keeps one active certificate
-//! per device; `issued_event` links its issuance event), `ca_crl_numbers`, `ca_order_nonces` (used
-//! payment-order nonces) and `ca_usage` (the append-only usage record, indexed by user and — issuance
-//! events apart, found through their certificate — by serial). Migrations 2–4 keep an issuance to one
-//! insert at a random place in a B-tree (the serial key); the migrations' comments say why.
+//! `ca_certificates` (one row per issued certificate, keyed by its number on SQLite; a partial unique
+//! index keeps one active certificate per device; `issued_event` links its issuance event),
+//! `ca_serials` (the serial key and the next certificate number), `ca_crl_numbers`, `ca_order_nonces`
+//! (used payment-order nonces) and `ca_usage` (the append-only usage record, indexed by user and —
+//! issuance events apart, found through their certificate — by serial). Migrations 2–5 keep an issuance
+//! from inserting anywhere but at the end of a B-tree on SQLite (migration 5: serials decrypt to the row's
+//! key, [`crate::SerialCipher`]); the migrations' comments say why.
 
 use std::future::Future;
 
@@ -86,6 +88,10 @@ pub struct AuthorityRow {
 pub struct NewCertificate {
     /// The new record (status active; its `replaces` is set by [`NewCertificate::resolve`]).
     pub record: CertificateRecord,
+    /// The certificate's number, from [`CaStore::reserve_certificate_ids`], when its serial is that
+    /// number's under the store's serial key ([`crate::SerialCipher`]); `None` for a serial made some
+    /// other way (the store then numbers the row itself and indexes the serial).
+    pub id: Option<u64>,
     /// How the device's other certificates are treated.
     pub plan: DevicePlan,
     /// Certificates that become superseded by it (at `record.issued_at`): given for
@@ -195,6 +201,14 @@ pub trait CaStore: Send + Sync {
         news: Vec<NewCertificate>,
     ) -> impl Future<Output = Result<Vec<Result<IssueEffects, CaError>>, CaError>> + Send;
 
+    /// The CA's serial key ([`crate::SerialCipher`]): the stored one, or `candidate` stored now when
+    /// there is none yet (the first instance to ask wins; every instance gets the same key).
+    fn serial_key(&self, candidate: [u8; 16]) -> impl Future<Output = Result<[u8; 16], CaError>> + Send;
+
+    /// Reserves `n` certificate numbers, never handed out before: answers the first (the block is
+    /// `first..first + n`). Several instances sharing the database get disjoint blocks.
+    fn reserve_certificate_ids(&self, n: u32) -> impl Future<Output = Result<u64, CaError>> + Send;
+
     /// Revokes `serial` unless it is already revoked, recording `event` in the same transaction.
     fn revoke(
         &self,
@@ -271,15 +285,16 @@ pub(crate) const USAGE_OF_USER_SQL: &str = "SELECT seq, at, kind, serial, user_i
      WHERE user_id = $1 ORDER BY seq DESC LIMIT $2";
 
 /// The usage entries of certificate `serial` (the first parameter), newest first, at most the second
-/// parameter: its events in the index by serial, and its issuance event linked from its row. `$n`
-/// placeholders (SQLite reads them as named parameters bound by position).
-pub(crate) fn usage_of_certificate_sql() -> String {
+/// parameter: its events in the index by serial, and its issuance event linked from its row, which
+/// `certificate` selects as `c` (e.g. `c.serial = $1`). `$n` placeholders (SQLite reads them as named
+/// parameters bound by position).
+pub(crate) fn usage_of_certificate_sql(certificate: &str) -> String {
     format!(
         "SELECT seq, at, kind, serial, user_id, failure, detail FROM (\
          SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE serial = $1 AND {NOT_ISSUANCE_SQL} \
          ORDER BY seq DESC LIMIT $2) AS recent \
          UNION ALL SELECT u.seq, u.at, u.kind, u.serial, u.user_id, u.failure, u.detail \
-         FROM ca_certificates c JOIN ca_usage u ON u.seq = c.issued_event WHERE c.serial = $1 \
+         FROM ca_certificates c JOIN ca_usage u ON u.seq = c.issued_event WHERE {certificate} \
          ORDER BY 1 DESC LIMIT $2"
     )
 }
@@ -471,6 +486,20 @@ impl UsageRow {
     }
 }
 
+/// The serial key from its stored bytes.
+pub(crate) fn serial_key_from_sql(b: Option<Vec<u8>>) -> Result<[u8; 16], StoreError> {
+    b.and_then(|b| <[u8; 16]>::try_from(b).ok())
+        .ok_or_else(|| StoreError::corrupt("the stored serial key is malformed"))
+}
+
+/// The first of `n` reserved certificate numbers, from the counter's value after the reservation.
+pub(crate) fn reserved_first(next_after: i64, n: u32) -> Result<u64, StoreError> {
+    next_after
+        .checked_sub(i64::from(n))
+        .and_then(|first| u64::try_from(first).ok())
+        .ok_or_else(|| StoreError::corrupt("the certificate number counter is out of range"))
+}
+
 pub(crate) fn conflict(message: impl Into<String>) -> StoreError {
     StoreError::new(ErrorKind::Conflict, message)
 }
@@ -544,6 +573,14 @@ impl CaStore for CaDb {
         news: Vec<NewCertificate>,
     ) -> Result<Vec<Result<IssueEffects, CaError>>, CaError> {
         dispatch!(self, s => s.insert_certificates(news))
+    }
+
+    async fn serial_key(&self, candidate: [u8; 16]) -> Result<[u8; 16], CaError> {
+        dispatch!(self, s => s.serial_key(candidate))
+    }
+
+    async fn reserve_certificate_ids(&self, n: u32) -> Result<u64, CaError> {
+        dispatch!(self, s => s.reserve_certificate_ids(n))
     }
 
     async fn revoke(

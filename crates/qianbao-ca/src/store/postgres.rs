@@ -12,8 +12,8 @@ use qianbao_store::{ErrorKind, StoreError};
 use super::{
     AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, DEVICE_CERT_COLUMNS, DeviceCert, IssueEffects,
     MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, USAGE_OF_USER_SQL, UsageRow,
-    check_appended, conflict, device_cert, issuance_event, limit_sql, map_conflict, status_from_sql,
-    usage_of_certificate_sql,
+    check_appended, conflict, device_cert, issuance_event, limit_sql, map_conflict, reserved_first,
+    serial_key_from_sql, status_from_sql, usage_of_certificate_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
@@ -161,11 +161,17 @@ async fn write_resolved(c: &impl GenericClient, new: &NewCertificate) -> Result<
     let seqs = insert_usage(c, &new.events).await?;
     let issued_event = issuance_event(&new.events, new.record.serial).map(|i| seqs[i]);
     let r = CertRow::from_record(&new.record);
+    // The number is recorded only: PostgreSQL finds certificates through its index by serial.
+    let id = new
+        .id
+        .map(i64::try_from)
+        .transpose()
+        .map_err(|_| StoreError::corrupt("a certificate number is out of range"))?;
     let generation = i32::try_from(r.issuer_generation).map_err(|_| StoreError::corrupt("generation out of range"))?;
     c.execute(
         &format!(
-            "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event, id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         ),
         &[
             &r.serial,
@@ -183,6 +189,7 @@ async fn write_resolved(c: &impl GenericClient, new: &NewCertificate) -> Result<
             &r.superseded_by,
             &r.replaces,
             &issued_event,
+            &id,
         ],
     )
     .await
@@ -469,6 +476,27 @@ impl CaStore for PgCaStore {
         Ok(records(rows)?)
     }
 
+    async fn serial_key(&self, candidate: [u8; 16]) -> Result<[u8; 16], CaError> {
+        let client = self.db.client().await?;
+        let row = client
+            .query_one(
+                "UPDATE ca_serials SET serial_key = coalesce(serial_key, $1) RETURNING serial_key",
+                &[&candidate.as_slice()],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        Ok(serial_key_from_sql(row.get(0))?)
+    }
+
+    async fn reserve_certificate_ids(&self, n: u32) -> Result<u64, CaError> {
+        let client = self.db.client().await?;
+        let row = client
+            .query_one("UPDATE ca_serials SET next_id = next_id + $1 RETURNING next_id", &[&i64::from(n)])
+            .await
+            .map_err(StoreError::from)?;
+        Ok(reserved_first(row.get(0), n)?)
+    }
+
     async fn next_crl_number(&self, generation: u32) -> Result<u64, CaError> {
         let g = i32::try_from(generation).map_err(|_| StoreError::corrupt("generation out of range"))?;
         let client = self.db.client().await?;
@@ -512,7 +540,9 @@ impl CaStore for PgCaStore {
     }
 
     async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
-        Ok(usage(&self.db, &usage_of_certificate_sql(), serial.to_bytes().to_vec(), limit).await?)
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| usage_of_certificate_sql("c.serial = $1"));
+        Ok(usage(&self.db, &SQL, serial.to_bytes().to_vec(), limit).await?)
     }
 
     async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {

@@ -211,4 +211,67 @@ CREATE INDEX ca_order_nonces_time ON ca_order_nonces (signed_at);
 ",
         postgres: "SELECT 1;",
     },
+    // Serials are the encryption of a certificate number under the CA's serial key (`crate::serial`):
+    // the number is the row's key, so a certificate is found by decrypting its serial and an issuance
+    // appends its row instead of inserting into an index keyed by random bytes at a random place (one
+    // more page written to the log and checkpointed per certificate). SQLite: the table is rebuilt with
+    // `id` as its rowid; rows from before keep their rowid as `id` and are found through
+    // `legacy_serial`, a partial index that holds them only. `ca_serials` holds the serial key (made by
+    // the first CA instance to open the store) and the next free certificate number.
+    // PostgreSQL keeps its index by serial (heap tables: the row is appended either way) and only
+    // records the number.
+    Migration {
+        component: "ca",
+        version: 5,
+        name: "certificates keyed by their number; the serial key and the number counter",
+        sqlite: "
+CREATE TABLE ca_certificates_copy AS SELECT rowid AS id, * FROM ca_certificates;
+DROP TABLE ca_certificates;
+CREATE TABLE ca_certificates (
+    id INTEGER PRIMARY KEY,
+    serial BLOB NOT NULL,
+    legacy_serial BLOB,
+    fingerprint BLOB NOT NULL,
+    user_id BLOB NOT NULL,
+    device_id BLOB NOT NULL,
+    issuer_generation INTEGER NOT NULL,
+    der BLOB NOT NULL,
+    not_before BIGINT NOT NULL,
+    not_after BIGINT NOT NULL,
+    issued_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    status_at BIGINT,
+    revocation_reason TEXT,
+    superseded_by BLOB,
+    replaces BLOB,
+    issued_event INTEGER
+);
+INSERT INTO ca_certificates (id, serial, legacy_serial, fingerprint, user_id, device_id, issuer_generation, der,
+    not_before, not_after, issued_at, status, status_at, revocation_reason, superseded_by, replaces, issued_event)
+SELECT id, serial, serial, fingerprint, user_id, device_id, issuer_generation, der,
+    not_before, not_after, issued_at, status, status_at, revocation_reason, superseded_by, replaces, issued_event
+FROM ca_certificates_copy ORDER BY id;
+DROP TABLE ca_certificates_copy;
+CREATE UNIQUE INDEX ca_certificates_legacy_serial ON ca_certificates (legacy_serial) WHERE legacy_serial IS NOT NULL;
+CREATE INDEX ca_certificates_user ON ca_certificates (user_id, issued_at);
+CREATE INDEX ca_certificates_device ON ca_certificates (device_id, issued_at);
+CREATE UNIQUE INDEX ca_certificates_one_active ON ca_certificates (device_id) WHERE status = 'active';
+CREATE INDEX ca_certificates_inactive ON ca_certificates (not_after) WHERE status <> 'active';
+CREATE TABLE ca_serials (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    serial_key BLOB,
+    next_id BIGINT NOT NULL
+);
+INSERT INTO ca_serials (singleton, serial_key, next_id) SELECT 1, NULL, coalesce(max(id), 0) + 1 FROM ca_certificates;
+",
+        postgres: "
+ALTER TABLE ca_certificates ADD COLUMN id BIGINT;
+CREATE TABLE ca_serials (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    serial_key BYTEA,
+    next_id BIGINT NOT NULL
+);
+INSERT INTO ca_serials (singleton, serial_key, next_id) VALUES (1, NULL, 1);
+",
+    },
 ];

@@ -3,7 +3,7 @@
 use qianbao_core::{DeviceId, Timestamp, UserId};
 use qianbao_store::SqliteDb;
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use qianbao_store::drivers::rusqlite::{self, Connection, OptionalExtension, Row, params};
 use qianbao_store::sql::ts_to_sql;
@@ -12,24 +12,95 @@ use qianbao_store::{ErrorKind, StoreError};
 use super::{
     AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, DEVICE_CERT_COLUMNS, DeviceCert, IssueEffects,
     MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, USAGE_OF_USER_SQL, UsageRow,
-    check_appended, conflict, device_cert, issuance_event, limit_sql, map_conflict, status_columns, status_from_sql,
-    usage_of_certificate_sql,
+    check_appended, conflict, device_cert, issuance_event, limit_sql, map_conflict, reserved_first,
+    serial_key_from_sql, status_columns, status_from_sql, usage_of_certificate_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
 use crate::record::{CertSerial, CertStatus, CertificateRecord, RevocationReason, UsageEvent, UsageRecord};
+use crate::serial::SerialCipher;
 
 /// [`CaStore`] on SQLite.
+///
+/// Certificates are rows keyed by their number (migration 5): a certificate is found by decrypting its
+/// serial with the serial key ([`SerialCipher`]) and reading that row, which must hold the same serial;
+/// rows whose serial is not their number's (from before migration 5, or written with
+/// [`NewCertificate::id`] `None`) are found through the partial index on `legacy_serial`.
 #[derive(Debug, Clone)]
 pub struct SqliteCaStore {
     db: SqliteDb,
+    /// The serial key's cipher, read from `ca_serials` on first need (the key never changes once set).
+    cipher: Arc<OnceLock<SerialCipher>>,
 }
 
 impl SqliteCaStore {
     /// A store over `db` (call [`CaStore::migrate`] before use, or open through [`super::CaDb`]).
     pub fn new(db: SqliteDb) -> Self {
-        SqliteCaStore { db }
+        SqliteCaStore { db, cipher: Arc::new(OnceLock::new()) }
     }
+}
+
+/// The serial key's cipher, `None` while no key is stored.
+fn cipher<'a>(c: &Connection, cell: &'a OnceLock<SerialCipher>) -> Result<Option<&'a SerialCipher>, StoreError> {
+    if let Some(k) = cell.get() {
+        return Ok(Some(k));
+    }
+    let key: Option<Vec<u8>> =
+        c.prepare_cached("SELECT serial_key FROM ca_serials")?.query_row([], |r| r.get(0)).optional()?.flatten();
+    match key {
+        None => Ok(None),
+        Some(k) => {
+            let k = serial_key_from_sql(Some(k))?;
+            Ok(Some(cell.get_or_init(|| SerialCipher::new(&k))))
+        }
+    }
+}
+
+/// The parameters of [`by_serial_sql`]: the number the serial key decrypts `serial` to (-1 for none) and
+/// the serial.
+fn serial_params(
+    c: &Connection,
+    cell: &OnceLock<SerialCipher>,
+    serial: CertSerial,
+) -> Result<(i64, [u8; 16]), StoreError> {
+    let id = cipher(c, cell)?.and_then(|k| k.id(serial)).and_then(|id| i64::try_from(id).ok()).unwrap_or(-1);
+    Ok((id, serial.to_bytes()))
+}
+
+/// Selects `columns` of the certificate whose serial is `?2`: row `?1` when it holds that serial (`?1`:
+/// [`serial_params`]), else a row found through `legacy_serial`.
+pub(super) fn by_serial_sql(columns: &str) -> String {
+    format!(
+        "SELECT {columns} FROM ca_certificates WHERE id = ?1 AND serial = ?2 \
+         UNION ALL SELECT {columns} FROM ca_certificates WHERE legacy_serial = ?2 LIMIT 1"
+    )
+}
+
+/// The row number of the certificate `serial`, if there is one.
+fn locate(c: &Connection, cell: &OnceLock<SerialCipher>, serial: CertSerial) -> Result<Option<i64>, StoreError> {
+    static SQL: LazyLock<String> = LazyLock::new(|| by_serial_sql("id"));
+    let (id, key) = serial_params(c, cell, serial)?;
+    Ok(c.prepare_cached(&SQL)?.query_row(params![id, key.as_slice()], |r| r.get(0)).optional()?)
+}
+
+/// The certificate `serial`, if there is one.
+fn cert_by_serial(
+    c: &Connection,
+    cell: &OnceLock<SerialCipher>,
+    serial: CertSerial,
+) -> Result<Option<CertificateRecord>, StoreError> {
+    static SQL: LazyLock<String> = LazyLock::new(|| by_serial_sql(CERT_COLUMNS));
+    let (id, key) = serial_params(c, cell, serial)?;
+    let row = c.prepare_cached(&SQL)?.query_row(params![id, key.as_slice()], cert_row).optional()?;
+    row.map(CertRow::into_record).transpose()
+}
+
+/// Takes the next certificate number from the counter, inside the current transaction.
+fn take_id(c: &Connection, n: u32) -> Result<u64, StoreError> {
+    let next: i64 = c
+        .prepare_cached("UPDATE ca_serials SET next_id = next_id + ?1 RETURNING next_id")?
+        .query_row(params![i64::from(n)], |r| r.get(0))?;
+    reserved_first(next, n)
 }
 
 fn cert_row(r: &Row<'_>) -> rusqlite::Result<CertRow> {
@@ -51,18 +122,10 @@ fn cert_row(r: &Row<'_>) -> rusqlite::Result<CertRow> {
     })
 }
 
-fn certs(
-    c: &Connection,
-    where_sql: &str,
-    key: &[u8],
-    extra: Option<i64>,
-) -> Result<Vec<CertificateRecord>, StoreError> {
+fn certs(c: &Connection, where_sql: &str, key: &[u8]) -> Result<Vec<CertificateRecord>, StoreError> {
     let sql = format!("SELECT {CERT_COLUMNS} FROM ca_certificates WHERE {where_sql}");
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = match extra {
-        Some(x) => stmt.query_map(params![key, x], cert_row)?.collect::<Result<Vec<_>, _>>()?,
-        None => stmt.query_map(params![key], cert_row)?.collect::<Result<Vec<_>, _>>()?,
-    };
+    let rows = stmt.query_map(params![key], cert_row)?.collect::<Result<Vec<_>, _>>()?;
     rows.into_iter().map(CertRow::into_record).collect()
 }
 
@@ -95,23 +158,25 @@ fn insert_usage(c: &Connection, events: &[UsageEvent]) -> Result<Vec<i64>, Store
 }
 
 /// The last `limit` usage entries `sql` selects for `key` ([`USAGE_OF_USER_SQL`] or
-/// [`usage_of_certificate_sql`], `$n` placeholders), oldest first.
-fn usage(c: &Connection, sql: &str, key: &[u8], limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
+/// [`usage_of_certificate_sql`], `$n` placeholders; `$3` the certificate's row number), oldest first.
+fn usage(c: &Connection, sql: &str, key: &[u8], limit: u32, row: Option<i64>) -> Result<Vec<UsageRecord>, StoreError> {
     let sql = sql.replace('$', "?");
     let mut stmt = c.prepare_cached(&sql)?;
-    let mut rows = stmt
-        .query_map(params![key, limit_sql(limit)], |r| {
-            Ok(UsageRow {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                kind: r.get(2)?,
-                serial: r.get(3)?,
-                user_id: r.get(4)?,
-                failure: r.get(5)?,
-                detail: r.get(6)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let row_of = |r: &Row<'_>| {
+        Ok(UsageRow {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            kind: r.get(2)?,
+            serial: r.get(3)?,
+            user_id: r.get(4)?,
+            failure: r.get(5)?,
+            detail: r.get(6)?,
+        })
+    };
+    let mut rows = match row {
+        Some(id) => stmt.query_map(params![key, limit_sql(limit), id], row_of)?.collect::<Result<Vec<_>, _>>()?,
+        None => stmt.query_map(params![key, limit_sql(limit)], row_of)?.collect::<Result<Vec<_>, _>>()?,
+    };
     rows.reverse();
     rows.into_iter().map(UsageRow::into_record).collect()
 }
@@ -135,16 +200,16 @@ fn device_certs(c: &Connection, new: &NewCertificate) -> Result<Vec<DeviceCert>,
 /// Writes an issuance whose plan was resolved: the status changes, the record, the usage events. Every
 /// condition was checked on rows read in this transaction; what can still fail here is a unique
 /// constraint (a serial taken: 127 random bits repeated) or the database itself.
-fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError> {
+fn write_resolved(c: &Connection, cell: &OnceLock<SerialCipher>, new: &NewCertificate) -> Result<(), StoreError> {
     let at = ts_to_sql(new.record.issued_at);
     let by = new.record.serial.to_bytes().to_vec();
     for s in &new.supersede {
         let n = c
             .prepare_cached(
                 "UPDATE ca_certificates SET status = 'superseded', status_at = ?1, superseded_by = ?2 \
-                 WHERE serial = ?3 AND status = 'active'",
+                 WHERE id = ?3 AND status = 'active'",
             )?
-            .execute(params![at, by, s.to_bytes().to_vec()])?;
+            .execute(params![at, by, locate(c, cell, *s)?])?;
         if n != 1 {
             return Err(conflict(format!("certificate {s} is no longer active")));
         }
@@ -153,24 +218,43 @@ fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError
         let n = c
             .prepare_cached(
                 "UPDATE ca_certificates SET status = 'revoked', status_at = ?1, revocation_reason = ?2 \
-                 WHERE serial = ?3 AND status <> 'revoked'",
+                 WHERE id = ?3 AND status <> 'revoked'",
             )?
-            .execute(params![at, new.revoke_reason.as_str(), s.to_bytes().to_vec()])?;
+            .execute(params![at, new.revoke_reason.as_str(), locate(c, cell, *s)?])?;
         if n != 1 {
             return Err(conflict(format!("certificate {s} was revoked concurrently")));
         }
     }
+    // The row's number: the serial's own, or (a serial the key did not make) the next from the counter,
+    // the serial then indexed in `legacy_serial`. Either way no other certificate may hold the serial.
+    let r = &new.record;
+    let key = cipher(c, cell)?;
+    let numbered = new.id.filter(|id| key.and_then(|k| k.id(r.serial)) == Some(*id));
+    let taken = match numbered {
+        Some(_) => c
+            .prepare_cached("SELECT 1 FROM ca_certificates WHERE legacy_serial = ?1")?
+            .exists(params![r.serial.to_bytes().as_slice()])?,
+        None => locate(c, cell, r.serial)?.is_some(),
+    };
+    if taken {
+        return Err(conflict("the certificate's serial is taken"));
+    }
+    let id = match numbered {
+        Some(id) => id,
+        None => take_id(c, 1)?,
+    };
+    let id = i64::try_from(id).map_err(|_| StoreError::corrupt("a certificate number is out of range"))?;
+    let legacy = numbered.is_none().then(|| r.serial.to_bytes());
     // The events first: the certificate row links its issuance event by `seq`.
     let seqs = insert_usage(c, &new.events)?;
     let issued_event = issuance_event(&new.events, new.record.serial).map(|i| seqs[i]);
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+            "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event, id, legacy_serial) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
         )
     });
     // Bound from the record itself (no row copy: the DER is the largest value of an issuance).
-    let r = &new.record;
     let (status, status_at, reason, by) = status_columns(r.status);
     c.prepare_cached(&SQL)?
         .execute(params![
@@ -188,7 +272,9 @@ fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError
             reason,
             by,
             r.replaces.map(CertSerial::to_bytes),
-            issued_event
+            issued_event,
+            id,
+            legacy
         ])
         .map_err(|e| {
             let e = StoreError::from(e);
@@ -205,6 +291,7 @@ fn write_resolved(c: &Connection, new: &NewCertificate) -> Result<(), StoreError
 /// back; the caller may then retry the issuances one by one.
 fn write_new_certificates(
     c: &Connection,
+    cell: &OnceLock<SerialCipher>,
     news: Vec<NewCertificate>,
 ) -> Result<Vec<Result<IssueEffects, CaError>>, StoreError> {
     let mut out = Vec::with_capacity(news.len());
@@ -213,7 +300,7 @@ fn write_new_certificates(
         match new.resolve(&existing) {
             Err(refused) => out.push(Err(refused)),
             Ok(effects) => {
-                write_resolved(c, &new)?;
+                write_resolved(c, cell, &new)?;
                 out.push(Ok(effects));
             }
         }
@@ -223,10 +310,14 @@ fn write_new_certificates(
 
 /// One batch of nonce claims inside the writer's transaction: statuses re-read, nonces inserted, the
 /// accepted orders' usage events written.
-fn accept_nonces(c: &Connection, claims: &[NonceClaim]) -> Result<Vec<NonceOutcome>, StoreError> {
+fn accept_nonces(
+    c: &Connection,
+    cell: &OnceLock<SerialCipher>,
+    claims: &[NonceClaim],
+) -> Result<Vec<NonceOutcome>, StoreError> {
+    static STATUS_SQL: LazyLock<String> = LazyLock::new(|| by_serial_sql(STATUS_COLUMNS));
     let mut statuses: HashMap<CertSerial, Option<CertStatus>> = HashMap::new();
-    let mut status_stmt =
-        c.prepare_cached(&format!("SELECT {STATUS_COLUMNS} FROM ca_certificates WHERE serial = ?1"))?;
+    let mut status_stmt = c.prepare_cached(&STATUS_SQL)?;
     let mut insert = c.prepare_cached(
         "INSERT INTO ca_order_nonces (user_id, nonce, signed_at, serial) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     )?;
@@ -236,8 +327,9 @@ fn accept_nonces(c: &Connection, claims: &[NonceClaim]) -> Result<Vec<NonceOutco
         let status = match statuses.get(&claim.serial) {
             Some(s) => *s,
             None => {
+                let (id, key) = serial_params(c, cell, claim.serial)?;
                 let row = status_stmt
-                    .query_row(params![claim.serial.to_bytes().as_slice()], |r| {
+                    .query_row(params![id, key.as_slice()], |r| {
                         Ok((
                             r.get::<_, String>(0)?,
                             r.get(1)?,
@@ -359,7 +451,25 @@ impl CaStore for SqliteCaStore {
         if news.is_empty() {
             return Ok(Vec::new());
         }
-        self.db.write(move |c| write_new_certificates(c, news)).await.map_err(map_conflict)
+        let cell = self.cipher.clone();
+        self.db.write(move |c| write_new_certificates(c, &cell, news)).await.map_err(map_conflict)
+    }
+
+    async fn serial_key(&self, candidate: [u8; 16]) -> Result<[u8; 16], CaError> {
+        let key = self
+            .db
+            .write(move |c| {
+                let key: Option<Vec<u8>> = c
+                    .prepare_cached("UPDATE ca_serials SET serial_key = coalesce(serial_key, ?1) RETURNING serial_key")?
+                    .query_row(params![candidate.as_slice()], |r| r.get(0))?;
+                serial_key_from_sql(key)
+            })
+            .await?;
+        Ok(key)
+    }
+
+    async fn reserve_certificate_ids(&self, n: u32) -> Result<u64, CaError> {
+        Ok(self.db.write(move |c| take_id(c, n)).await?)
     }
 
     async fn revoke(
@@ -369,16 +479,16 @@ impl CaStore for SqliteCaStore {
         at: Timestamp,
         event: UsageEvent,
     ) -> Result<RevokeOutcome, CaError> {
-        let key = serial.to_bytes().to_vec();
+        let cell = self.cipher.clone();
         let out = self
             .db
             .write(move |c| {
                 let n = c.execute(
                     "UPDATE ca_certificates SET status = 'revoked', status_at = ?1, revocation_reason = ?2 \
-                     WHERE serial = ?3 AND status <> 'revoked'",
-                    params![ts_to_sql(at), reason.as_str(), key],
+                     WHERE id = ?3 AND status <> 'revoked'",
+                    params![ts_to_sql(at), reason.as_str(), locate(c, &cell, serial)?],
                 )?;
-                let record = certs(c, "serial = ?1", &key, None)?.pop();
+                let record = cert_by_serial(c, &cell, serial)?;
                 match (n, record) {
                     (_, None) => Ok(RevokeOutcome::NotFound),
                     (1, Some(r)) => {
@@ -393,18 +503,18 @@ impl CaStore for SqliteCaStore {
     }
 
     async fn certificate(&self, serial: CertSerial) -> Result<Option<CertificateRecord>, CaError> {
-        let key = serial.to_bytes();
-        Ok(self.db.read(move |c| Ok(certs(c, "serial = ?1", &key, None)?.pop())).await?)
+        let cell = self.cipher.clone();
+        Ok(self.db.read(move |c| cert_by_serial(c, &cell, serial)).await?)
     }
 
     async fn certificates_for_user(&self, user: UserId) -> Result<Vec<CertificateRecord>, CaError> {
         let key = user.to_bytes();
-        Ok(self.db.read(move |c| certs(c, "user_id = ?1", &key, None).map(oldest_first)).await?)
+        Ok(self.db.read(move |c| certs(c, "user_id = ?1", &key).map(oldest_first)).await?)
     }
 
     async fn certificates_for_device(&self, device: DeviceId) -> Result<Vec<CertificateRecord>, CaError> {
         let key = device.to_bytes();
-        Ok(self.db.read(move |c| certs(c, "device_id = ?1", &key, None).map(oldest_first)).await?)
+        Ok(self.db.read(move |c| certs(c, "device_id = ?1", &key).map(oldest_first)).await?)
     }
 
     async fn inactive_certificates(&self, at: Timestamp) -> Result<Vec<CertificateRecord>, CaError> {
@@ -441,7 +551,8 @@ impl CaStore for SqliteCaStore {
         if claims.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.db.write(move |c| accept_nonces(c, &claims)).await?)
+        let cell = self.cipher.clone();
+        Ok(self.db.write(move |c| accept_nonces(c, &cell, &claims)).await?)
     }
 
     async fn prune_nonces(&self, before: Timestamp) -> Result<u64, CaError> {
@@ -462,12 +573,19 @@ impl CaStore for SqliteCaStore {
     }
 
     async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
-        let key = serial.to_bytes();
-        Ok(self.db.read(move |c| usage(c, &usage_of_certificate_sql(), &key, limit)).await?)
+        static SQL: LazyLock<String> = LazyLock::new(|| usage_of_certificate_sql("c.id = $3"));
+        let cell = self.cipher.clone();
+        Ok(self
+            .db
+            .read(move |c| {
+                let id = locate(c, &cell, serial)?.unwrap_or(-1);
+                usage(c, &SQL, &serial.to_bytes(), limit, Some(id))
+            })
+            .await?)
     }
 
     async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
         let key = user.to_bytes();
-        Ok(self.db.read(move |c| usage(c, USAGE_OF_USER_SQL, &key, limit)).await?)
+        Ok(self.db.read(move |c| usage(c, USAGE_OF_USER_SQL, &key, limit, None)).await?)
     }
 }

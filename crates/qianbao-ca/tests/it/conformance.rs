@@ -35,6 +35,7 @@ fn new_cert(record: CertificateRecord) -> NewCertificate {
     let ev = event(UsageKind::Issued, Some(record.serial), Some(record.user), record.issued_at);
     NewCertificate {
         record,
+        id: None,
         plan: DevicePlan::Given,
         supersede: vec![],
         revoke: vec![],
@@ -270,6 +271,62 @@ async fn a_batch_of_issuances_commits_each_alone() {
         // One per committed issuance, and the supersede the renewal made (written by the store).
         assert_eq!(kinds.len(), 5, "{kinds:?}");
         assert!(kinds.contains(&(UsageKind::Superseded, Some(serial(1)))), "{kinds:?}");
+    })
+    .await;
+}
+
+/// Serial keys and certificate numbers: one key per store whoever asks first, numbers never handed out
+/// twice (also to two instances at once), and a certificate whose serial is its number's found by that
+/// serial, beside one whose serial was made some other way.
+#[tokio::test]
+async fn certificates_are_numbered_and_found_by_their_serial() {
+    each_backend("ca certificate numbers", |db| async move {
+        let store = CaDb::open(db.clone()).await.unwrap();
+        let other = CaDb::open(db).await.unwrap(); // a second instance on the same database
+        let key = store.serial_key([3; 16]).await.unwrap();
+        assert_eq!(key, [3; 16]);
+        assert_eq!(other.serial_key([4; 16]).await.unwrap(), key, "the first key stored is everyone's");
+
+        let (a, b) = tokio::join!(store.reserve_certificate_ids(100), other.reserve_certificate_ids(100));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a + 100 <= b || b + 100 <= a, "blocks overlap: {a}, {b}");
+        let c = store.reserve_certificate_ids(1).await.unwrap();
+        assert!(c >= a.max(b) + 100, "{c} after {a} and {b}");
+
+        let cipher = qianbao_ca::SerialCipher::new(&key);
+        let t = Timestamp::from_unix_secs(START);
+        let mut numbered = record(1, UserId::from_u128(1), DeviceId::from_u128(1), t);
+        numbered.serial = cipher.serial(a + 7);
+        let mut new = new_cert(numbered.clone());
+        new.id = Some(a + 7);
+        new.plan = DevicePlan::Issue;
+        store.insert_certificate(new).await.unwrap();
+        let made_elsewhere = record(2, UserId::from_u128(1), DeviceId::from_u128(2), t);
+        let mut new = new_cert(made_elsewhere.clone());
+        new.plan = DevicePlan::Issue;
+        store.insert_certificate(new).await.unwrap();
+
+        assert_eq!(other.certificate(numbered.serial).await.unwrap(), Some(numbered.clone()));
+        assert_eq!(other.certificate(made_elsewhere.serial).await.unwrap(), Some(made_elsewhere.clone()));
+        assert_eq!(store.certificate(cipher.serial(a + 8)).await.unwrap(), None);
+        let usage = store.usage_for_certificate(numbered.serial, 10).await.unwrap();
+        assert_eq!(usage.iter().map(|u| u.event.kind).collect::<Vec<_>>(), [UsageKind::Issued]);
+
+        // The number's serial again is refused, with nothing written.
+        let mut twice = record(3, UserId::from_u128(1), DeviceId::from_u128(3), t);
+        twice.serial = numbered.serial;
+        let mut new = new_cert(twice);
+        new.id = Some(a + 7);
+        new.plan = DevicePlan::Issue;
+        assert!(matches!(store.insert_certificate(new).await, Err(CaError::Conflict(_))));
+        assert!(store.certificates_for_device(DeviceId::from_u128(3)).await.unwrap().is_empty());
+
+        let at = t.saturating_add(DAY);
+        let ev = event(UsageKind::Revoked, Some(numbered.serial), Some(numbered.user), at);
+        let out = other.revoke(numbered.serial, RevocationReason::KeyCompromise, at, ev).await.unwrap();
+        assert!(matches!(out, RevokeOutcome::Revoked(ref r) if r.serial == numbered.serial), "{out:?}");
+        let status = store.certificate(numbered.serial).await.unwrap().unwrap().status;
+        assert_eq!(status, CertStatus::Revoked { at, reason: RevocationReason::KeyCompromise });
     })
     .await;
 }
