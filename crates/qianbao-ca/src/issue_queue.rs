@@ -8,14 +8,24 @@
 //! round trip and a WAL flush on PostgreSQL) is shared by the whole batch. When a batch conflicts as a
 //! whole before its commit (a write failed after its checks passed, e.g. a unique constraint), its
 //! issuances are tried again one per transaction, so each caller gets its own answer.
+//!
+//! Up to [`BATCHES_IN_FLIGHT`] batches are at the store at once: while one is being committed, the next
+//! is gathered and queued behind it, so the callers released by one commit never all wait for the same
+//! next one (with a single batch in flight every caller would end up in one batch, and the CPU would idle
+//! while it is made durable).
 
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::CaError;
 use crate::store::{CaDb, CaStore, IssueEffects, NewCertificate};
 
 /// The most issuances committed in one transaction.
 pub const ISSUE_BATCH_MAX: usize = 256;
+
+/// The most batches handed to the store and not yet answered (two: one being committed, one queued).
+pub const BATCHES_IN_FLIGHT: usize = 2;
 
 type Reply = oneshot::Sender<Result<IssueEffects, CaError>>;
 
@@ -43,36 +53,48 @@ impl IssueQueue {
     }
 }
 
-/// The batcher: one transaction per gathered batch, answers after the commit.
+/// The batcher: gathers a batch whenever fewer than [`BATCHES_IN_FLIGHT`] are at the store, and commits
+/// each in a task of its own (one transaction per batch; answers after the commit).
 async fn run(store: CaDb, mut rx: mpsc::UnboundedReceiver<(NewCertificate, Reply)>) {
+    let slots = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
     let mut buf = Vec::with_capacity(ISSUE_BATCH_MAX);
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
         if rx.recv_many(&mut buf, ISSUE_BATCH_MAX).await == 0 {
             return;
         }
         let (news, replies): (Vec<_>, Vec<_>) = buf.drain(..).unzip();
-        let n = news.len();
-        if n > 1 {
-            // Kept to try again one by one should the batch fail as a whole (a copy: small beside a signature).
-            let retry = news.clone();
-            match store.insert_certificates(news).await {
-                Ok(outcomes) => answer(replies, outcomes, n),
-                // A conflict fails the batch before its commit (nothing of it was written): each alone.
-                Err(e @ CaError::Conflict(_)) => {
-                    tracing::warn!(issuances = n, error = %e, "a batch of issuances conflicted; trying them one by one");
-                    for (new, reply) in retry.into_iter().zip(replies) {
-                        let _ = reply.send(store.insert_certificate(new).await);
-                    }
-                }
-                // Anything else (the commit itself may have failed or even succeeded unseen): no retry.
-                Err(e) => fail(replies, &e),
-            }
-            continue;
-        }
+        let store = store.clone();
+        tokio::spawn(async move {
+            commit(&store, news, replies).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Commits one batch and answers its callers.
+async fn commit(store: &CaDb, news: Vec<NewCertificate>, replies: Vec<Reply>) {
+    let n = news.len();
+    if n > 1 {
+        // Kept to try again one by one should the batch fail as a whole (a copy: small beside a signature).
+        let retry = news.clone();
         match store.insert_certificates(news).await {
             Ok(outcomes) => answer(replies, outcomes, n),
+            // A conflict fails the batch before its commit (nothing of it was written): each alone.
+            Err(e @ CaError::Conflict(_)) => {
+                tracing::warn!(issuances = n, error = %e, "a batch of issuances conflicted; trying them one by one");
+                for (new, reply) in retry.into_iter().zip(replies) {
+                    let _ = reply.send(store.insert_certificate(new).await);
+                }
+            }
+            // Anything else (the commit itself may have failed or even succeeded unseen): no retry.
             Err(e) => fail(replies, &e),
         }
+        return;
+    }
+    match store.insert_certificates(news).await {
+        Ok(outcomes) => answer(replies, outcomes, n),
+        Err(e) => fail(replies, &e),
     }
 }
 

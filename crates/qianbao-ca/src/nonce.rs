@@ -11,16 +11,19 @@
 //! before the order is acknowledged, and the cost of the commit (an fsync on SQLite) is shared by the
 //! whole batch.
 //!
+//! Up to [`crate::issue_queue::BATCHES_IN_FLIGHT`] batches are at the store at once, for the reason the
+//! issuance batcher gives: the next batch is gathered while one is being committed.
+//!
 //! The seen-set forgets nonces older than the freshness window (such orders fail the time check before
 //! they get here), so it holds at most the orders of one window; the batcher likewise deletes stored
 //! nonces older than the window, once per window.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use qianbao_core::{Timestamp, UserId};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::CaError;
 use crate::order::OrderNonce;
@@ -99,14 +102,15 @@ impl NonceGate {
 /// claims' own verification times) it first forgets stored nonces of orders too old to pass the
 /// freshness check, so the table holds about one window of orders.
 async fn run(store: CaDb, mut rx: mpsc::UnboundedReceiver<(NonceClaim, Reply)>, window: Duration) {
+    let slots = Arc::new(Semaphore::new(crate::issue_queue::BATCHES_IN_FLIGHT));
     let mut buf = Vec::with_capacity(NONCE_BATCH_MAX);
     let mut pruned_at: Option<Timestamp> = None;
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
         if rx.recv_many(&mut buf, NONCE_BATCH_MAX).await == 0 {
             return;
         }
         let (claims, replies): (Vec<_>, Vec<_>) = buf.drain(..).unzip();
-        let n = claims.len();
         let latest = claims.iter().map(|c| c.at).max().unwrap_or_default();
         match pruned_at {
             None => pruned_at = Some(latest),
@@ -119,24 +123,34 @@ async fn run(store: CaDb, mut rx: mpsc::UnboundedReceiver<(NonceClaim, Reply)>, 
             }
             Some(_) => {}
         }
-        match store.accept_nonces(claims).await {
-            Ok(outcomes) => {
-                // A store that answers a different number of claims is a bug: crash, do not guess.
-                assert_eq!(outcomes.len(), n, "accept_nonces answered {} of {n} claims", outcomes.len());
-                for (reply, o) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(o));
-                }
+        let store = store.clone();
+        tokio::spawn(async move {
+            commit(&store, claims, replies).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Records one batch of claims and answers their callers.
+async fn commit(store: &CaDb, claims: Vec<NonceClaim>, replies: Vec<Reply>) {
+    let n = claims.len();
+    match store.accept_nonces(claims).await {
+        Ok(outcomes) => {
+            // A store that answers a different number of claims is a bug: crash, do not guess.
+            assert_eq!(outcomes.len(), n, "accept_nonces answered {} of {n} claims", outcomes.len());
+            for (reply, o) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(o));
             }
-            Err(e) => {
-                tracing::error!(claims = n, error = %e, "could not record order nonces");
-                let kind = match &e {
-                    CaError::Store(s) => s.kind(),
-                    _ => qianbao_store::ErrorKind::Other,
-                };
-                for reply in replies {
-                    let copy = qianbao_store::StoreError::new(kind, format!("recording order nonces: {e}"));
-                    let _ = reply.send(Err(CaError::Store(copy)));
-                }
+        }
+        Err(e) => {
+            tracing::error!(claims = n, error = %e, "could not record order nonces");
+            let kind = match &e {
+                CaError::Store(s) => s.kind(),
+                _ => qianbao_store::ErrorKind::Other,
+            };
+            for reply in replies {
+                let copy = qianbao_store::StoreError::new(kind, format!("recording order nonces: {e}"));
+                let _ = reply.send(Err(CaError::Store(copy)));
             }
         }
     }

@@ -2,7 +2,8 @@
 //! Pure functions from values to `rcgen::CertificateParams`.
 //!
 //! A device certificate carries:
-//! - version 3, a random positive 16-byte serial ([`CertSerial::random`]), signature ecdsa-with-SHA256;
+//! - version 3, a positive 16-byte serial that no one without the CA's serial key can tell from random
+//!   ([`crate::SerialCipher`]; CA certificates: [`CertSerial::random`]), signature ecdsa-with-SHA256;
 //! - subject `O=<organization>, CN=<user id>, serialNumber=<device id>` (ids as 32 hex digits);
 //! - subjectAltName (non-critical) with one URI: `urn:qianbao:user:<user id>:device:<device id>`;
 //! - basicConstraints (critical) with cA false; keyUsage (critical) digitalSignature only;

@@ -399,6 +399,8 @@ pub(crate) fn status_from_sql(
 pub(crate) const STATUS_COLUMNS: &str = "status, status_at, revocation_reason, superseded_by";
 
 impl CertRow {
+    /// The row of `r` (PostgreSQL binds it; SQLite binds from the record itself).
+    #[cfg(any(test, feature = "postgres"))]
     pub(crate) fn from_record(r: &CertificateRecord) -> Self {
         use qianbao_store::sql::ts_to_sql;
         let (status, status_at, reason, by) = status_columns(r.status);

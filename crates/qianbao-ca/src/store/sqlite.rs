@@ -199,7 +199,7 @@ fn device_certs(c: &Connection, new: &NewCertificate) -> Result<Vec<DeviceCert>,
 
 /// Writes an issuance whose plan was resolved: the status changes, the record, the usage events. Every
 /// condition was checked on rows read in this transaction; what can still fail here is a unique
-/// constraint (a serial taken: 127 random bits repeated) or the database itself.
+/// constraint (a number taken twice: two stores handing out one block) or the database itself.
 fn write_resolved(c: &Connection, cell: &OnceLock<SerialCipher>, new: &NewCertificate) -> Result<(), StoreError> {
     let at = ts_to_sql(new.record.issued_at);
     let by = new.record.serial.to_bytes().to_vec();
