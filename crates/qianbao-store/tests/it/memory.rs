@@ -156,3 +156,30 @@ async fn a_group_that_fills_the_database_answers_every_job_truthfully() {
     assert_eq!(stored, acked, "stored rows are exactly the acknowledged jobs'");
     assert!(rows.iter().all(|r| r.1 == 2), "a job's two rows are stored together or not at all: {rows:?}");
 }
+
+/// The limit SQLite enforces is the one asked for, above SQLite's default as well as below it.
+#[tokio::test]
+async fn the_size_limit_is_the_one_asked_for() {
+    use qianbao_store::MEMORY_BYTES_MAX_DEFAULT;
+    use qianbao_store::drivers::rusqlite::{FileControl, MAIN_DB};
+    for (asked, expected) in [
+        (None, MEMORY_BYTES_MAX_DEFAULT),
+        (Some(4 << 30), 4 << 30),
+        (Some(300_000), 300_000),
+        (Some(u64::MAX), i64::MAX as u64),
+    ] {
+        let db = match asked {
+            Some(bytes_max) => small(bytes_max),
+            None => SqliteDb::open_in_memory(SqliteOptions::default()).unwrap(),
+        };
+        let limit = db
+            .write(|c| {
+                let mut limit = -1i64; // a negative value asks for the current limit
+                c.file_control(Some(MAIN_DB), FileControl::SizeLimit(&mut limit))?;
+                Ok(limit)
+            })
+            .await
+            .unwrap();
+        assert_eq!(u64::try_from(limit).unwrap(), expected, "asked for {asked:?}");
+    }
+}
