@@ -12,7 +12,8 @@ pub enum ErrorKind {
     Conflict,
     /// The row asked for does not exist.
     NotFound,
-    /// The database could not be reached, is busy or ran out of a resource; retrying later may work.
+    /// The database could not be reached, is busy or ran out of a resource (a full disk, a full in-memory
+    /// database); retrying later may work.
     Unavailable,
     /// A concurrent transaction won (serialization failure, deadlock); retrying now may work.
     Serialization,
@@ -113,7 +114,13 @@ impl From<rusqlite::Error> for StoreError {
             }
             _ => ErrorKind::Other,
         };
-        StoreError::new(kind, format!("sqlite: {e}")).with_source(e)
+        let hint = match &e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == C::DiskFull => {
+                " (the disk is full, or an in-memory database reached SqliteOptions::memory_bytes_max)"
+            }
+            _ => "",
+        };
+        StoreError::new(kind, format!("sqlite: {e}{hint}")).with_source(e)
     }
 }
 

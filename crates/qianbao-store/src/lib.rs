@@ -10,6 +10,10 @@
 //! On SQLite one writer thread owns the write connection: jobs queued together are committed as one
 //! transaction (group commit), each in its own savepoint, and every caller is answered only after the
 //! commit is durable (`synchronous=FULL` by default). Readers have their own connections (WAL).
+//! An in-memory database ([`Database::open_in_memory`], [`SqliteDb::open_in_memory`]) lives in SQLite's
+//! `memdb` VFS, private to its handle, with its journal in memory; a commit there costs the same however
+//! large the database is. It holds at most [`SqliteOptions::memory_bytes_max`] bytes (1 GiB by default,
+//! [`MEMORY_BYTES_MAX_DEFAULT`]); a write past that fails with [`ErrorKind::Unavailable`] and changes nothing.
 //!
 //! ```
 //! use qianbao_store::{Database, Migration};
@@ -57,7 +61,7 @@ pub use migrate::Migration;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgDb, PgOptions, SharedLock};
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteDb, SqliteOptions, Synchronous};
+pub use sqlite::{MEMORY_BYTES_MAX_DEFAULT, SqliteDb, SqliteOptions, Synchronous};
 
 /// The drivers, re-exported so store modules use exactly the versions this crate was built with.
 pub mod drivers {
@@ -107,7 +111,8 @@ impl Database {
         SqliteDb::open(path, SqliteOptions::default()).map(Database::Sqlite)
     }
 
-    /// A private in-memory SQLite database (lost when the last handle drops): tests and demos.
+    /// A private in-memory SQLite database (lost when the last handle drops): tests and demos. It holds at
+    /// most 1 GiB ([`MEMORY_BYTES_MAX_DEFAULT`]); [`SqliteDb::open_in_memory`] takes another limit.
     #[cfg(feature = "sqlite")]
     pub fn open_in_memory() -> Result<Self, StoreError> {
         SqliteDb::open_in_memory(SqliteOptions::default()).map(Database::Sqlite)

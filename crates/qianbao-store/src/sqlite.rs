@@ -3,10 +3,11 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, FileControl, OpenFlags};
 use tokio::sync::oneshot;
 
 use crate::claim::{Claimed, SqliteClaim};
@@ -26,7 +27,14 @@ pub struct SqliteOptions {
     pub readers_max: usize,
     /// How long a connection waits on a lock held by another process.
     pub busy_timeout: Duration,
+    /// The most bytes an in-memory database may hold (default [`MEMORY_BYTES_MAX_DEFAULT`], 1 GiB, SQLite's
+    /// own default). A write that would grow it past this fails with [`ErrorKind::Unavailable`] (SQLite's
+    /// `SQLITE_FULL`) and changes nothing. File databases ignore it.
+    pub memory_bytes_max: u64,
 }
+
+/// The default [`SqliteOptions::memory_bytes_max`]: 1 GiB, SQLite's `SQLITE_MEMDB_DEFAULT_MAXSIZE`.
+pub const MEMORY_BYTES_MAX_DEFAULT: u64 = 1 << 30;
 
 impl Default for SqliteOptions {
     fn default() -> Self {
@@ -35,6 +43,7 @@ impl Default for SqliteOptions {
             group_commit_jobs_max: 1024,
             readers_max: 4,
             busy_timeout: Duration::from_secs(5),
+            memory_bytes_max: MEMORY_BYTES_MAX_DEFAULT,
         }
     }
 }
@@ -108,9 +117,23 @@ impl SqliteDb {
         Ok(Self::start(conn, Some(path), options))
     }
 
-    /// A private in-memory database (one connection; reads go through the writer thread).
+    /// A private in-memory database (one connection; reads go through the writer thread), lost when the
+    /// last handle drops.
+    ///
+    /// It lives in SQLite's `memdb` VFS (`file:<name>?vfs=memdb`, a name not starting with `/`, so no other
+    /// connection can open it), where a commit costs the same however large the database is (a `:memory:`
+    /// database scans its whole page cache on every commit). Its rollback journal is kept in memory; nothing
+    /// is written to disk. It holds at most [`SqliteOptions::memory_bytes_max`] bytes (1 GiB by default):
+    /// a write past that fails with [`ErrorKind::Unavailable`] and changes nothing.
     pub fn open_in_memory(options: SqliteOptions) -> Result<Self, StoreError> {
-        let conn = Connection::open_in_memory()?;
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let uri = format!("file:qianbao-memory-{}-{n}?vfs=memdb", std::process::id());
+        let conn = Connection::open_with_flags(uri, OpenFlags::default() | OpenFlags::SQLITE_OPEN_URI)?;
+        // Lowering the limit below the current size sets it to the current size, so this cannot fail on a
+        // fresh database; a value past i64::MAX means no limit of our own.
+        let mut limit = i64::try_from(options.memory_bytes_max).unwrap_or(i64::MAX);
+        conn.file_control(Some(rusqlite::MAIN_DB), FileControl::SizeLimit(&mut limit))?;
         configure(&conn, &options, false)?;
         Ok(Self::start(conn, None, options))
     }
@@ -293,29 +316,50 @@ fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// Runs a group of write jobs in one transaction, each in a savepoint; replies only after COMMIT. A group
 /// of one job needs no savepoint (its failure rolls the transaction back): on a file database a savepoint
 /// copies every page it touches to a sub-journal first.
+///
+/// Some errors (`SQLITE_FULL` — a full disk or in-memory database —, out of memory, I/O errors) make SQLite
+/// roll back the whole transaction, savepoints and all, not just the failing statement. The jobs that ran
+/// before in it are then answered with an error (their writes are gone) and the jobs not yet run get a
+/// transaction of their own: none of them runs outside a transaction.
 fn commit_group(conn: &Connection, group: Vec<JobFn>) {
+    let mut rest = group;
+    while !rest.is_empty() {
+        rest = commit_jobs(conn, rest);
+    }
+}
+
+/// Commits `group` in one transaction; returns the jobs not run because SQLite rolled that transaction back.
+fn commit_jobs(conn: &Connection, group: Vec<JobFn>) -> Vec<JobFn> {
     if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         let e = StoreError::from(e);
         for run in group {
             let (_, deliver) = run(Err(StoreError::new(e.kind(), e.message())));
             deliver(None);
         }
-        return;
+        return Vec::new();
     }
     let alone = group.len() == 1;
     let mut delivers = Vec::with_capacity(group.len());
-    for run in group {
+    let mut jobs = group.into_iter();
+    while let Some(run) = jobs.next() {
         if !alone && let Err(e) = control(conn, "SAVEPOINT job") {
             tracing::error!("SAVEPOINT failed: {e}");
         }
         let (ok, deliver) = run(Ok(conn));
+        delivers.push((ok, deliver));
+        if conn.is_autocommit() {
+            tracing::warn!("SQLite rolled back a whole group transaction after an error in one of its jobs");
+            for (ok, deliver) in delivers {
+                deliver(ok.then(rolled_back));
+            }
+            return jobs.collect();
+        }
         if !alone {
             let end = if ok { control(conn, "RELEASE job") } else { end_failed_savepoint(conn) };
             if let Err(e) = end {
                 tracing::error!("ending a savepoint failed: {e}");
             }
         }
-        delivers.push((ok, deliver));
     }
     if alone && !delivers[0].0 {
         if let Err(e) = control(conn, "ROLLBACK") {
@@ -324,16 +368,26 @@ fn commit_group(conn: &Connection, group: Vec<JobFn>) {
         for (_, deliver) in delivers {
             deliver(None);
         }
-        return;
+        return Vec::new();
     }
     let commit_error = control(conn, "COMMIT").err().map(StoreError::from);
-    if commit_error.is_some() {
+    if commit_error.is_some() && !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
     }
     for (ok, deliver) in delivers {
         let err = commit_error.as_ref().filter(|_| ok).map(|e| StoreError::new(e.kind(), e.message()));
         deliver(err);
     }
+    Vec::new()
+}
+
+/// What a job that succeeded is told when another job's error made SQLite roll back their transaction.
+fn rolled_back() -> StoreError {
+    StoreError::new(
+        ErrorKind::Unavailable,
+        "sqlite: the transaction was rolled back after an error in a job committed with this one \
+         (database or disk full, out of memory, or an I/O error); nothing of this write was kept",
+    )
 }
 
 fn end_failed_savepoint(conn: &Connection) -> rusqlite::Result<()> {

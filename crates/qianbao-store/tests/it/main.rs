@@ -1,5 +1,7 @@
 //! Integration tests of the storage plumbing: the same round trip on every backend.
 
+mod memory;
+
 use qianbao_store::testing::each_backend;
 use qianbao_store::{Database, ErrorKind, Migration, StoreError};
 
@@ -104,7 +106,15 @@ async fn a_changed_migration_is_refused() {
 #[tokio::test]
 async fn concurrent_sqlite_writers_share_commits_and_fail_alone() {
     let t = qianbao_store::testing::sqlite();
-    let db = t.db.clone();
+    writers_share_commits_and_fail_alone(t.db.clone()).await;
+}
+
+#[tokio::test]
+async fn concurrent_in_memory_writers_share_commits_and_fail_alone() {
+    writers_share_commits_and_fail_alone(Database::open_in_memory().unwrap()).await;
+}
+
+async fn writers_share_commits_and_fail_alone(db: Database) {
     db.migrate(NOTES).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..200u8 {
