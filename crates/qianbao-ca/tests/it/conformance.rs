@@ -431,6 +431,18 @@ async fn the_authority_works_end_to_end_on_every_backend() {
         assert_eq!(other.ca.list(user(1)).await.unwrap().len(), 3);
         let usage = other.ca.usage_for_user(user(1), 100).await.unwrap();
         assert!(usage.iter().any(|u| u.event.kind == UsageKind::Reissued));
+
+        // Both instances issuing at once: distinct serials (disjoint blocks of certificate numbers, one
+        // serial key), each certificate found and verified through the other instance.
+        let mut serials = std::collections::BTreeSet::new();
+        for d in 10..16 {
+            let ((_, a), (_, b)) = tokio::join!(env.issue(user(2), device(d)), other.issue(user(3), device(d + 10)));
+            for (issued, by) in [(a, &other), (b, &env)] {
+                assert!(serials.insert(issued.record.serial), "serial {} twice", issued.record.serial);
+                by.ca.verify_certificate(&issued.certificate()).await.unwrap();
+                assert_eq!(by.ca.store().certificate(issued.record.serial).await.unwrap().unwrap(), issued.record);
+            }
+        }
     })
     .await;
 }
