@@ -100,6 +100,7 @@ mod crl;
 mod csr;
 mod device;
 mod device_cert;
+mod entropy_pool;
 mod error;
 mod issue_queue;
 mod keys;
@@ -132,7 +133,7 @@ pub use record::{
     CertSerial, CertStatus, CertView, CertificateRecord, CertificateSummary, Fingerprint, IdentityProof,
     IdentityProofMethod, RevocationReason, UsageEvent, UsageKind, UsageRecord,
 };
-pub use serial::SerialCipher;
+pub use serial::{SERIAL_ID_MAX, SERIAL_RANDOM_LEN, SerialCipher};
 pub use store::{CaDb, CaStore, NonceClaim, NonceOutcome};
 pub use tls::DeviceCertVerifier;
 pub use verify::verify_client_chain;

@@ -1,38 +1,47 @@
-//! Certificate serial numbers: 16 bytes of AES-128 output under the CA's serial key, of a certificate
-//! number that the store hands out in blocks.
+//! Certificate serial numbers: 16 bytes of AES-128 output under the CA's serial key, of 71 fresh random
+//! bits and a certificate number that the store hands out in blocks.
 //!
-//! A serial is `E(tag ‖ id)`, the encryption of a fixed 8-byte tag and the certificate's 64-bit number
-//! `id` under a random 128-bit key made once per CA (the construction of NIST SP 800-90A's CTR_DRBG,
-//! keyed once): 16 bytes that no one without the key can tell from random or predict, as RFC 5280 and
-//! the CA/Browser Forum ask of serials (at least 64 bits of CSPRNG output, non-sequential). The
-//! encryption is *cycle-walked* onto the serials this CA writes — first byte 1..=0x7f, so a positive
-//! DER INTEGER of exactly 16 bytes (RFC 5280 §4.1.2.2): a ciphertext outside that set is encrypted
-//! again until it falls inside, which keeps the map a permutation of that set, so distinct numbers give
-//! distinct serials by construction. Never derived from the device key: a renewal gets a new number and
-//! so a new serial.
+//! A serial is `E(r ‖ id)`: the encryption, under a random 128-bit key made once per CA, of 10 bytes
+//! `r` drawn from the CA's entropy (71 random bits: its first byte is kept in 1..=0x7f) and the
+//! certificate's 48-bit number `id`. It is a permutation of those 16 bytes, so the serial carries all
+//! 71 bits of fresh randomness (at least 64 bits of CSPRNG output, as the CA/Browser Forum asks of
+//! serials) and no one without the key can tell it from random or learn the number. The encryption is
+//! *cycle-walked* onto the serials this CA writes — first byte 1..=0x7f, so a positive DER INTEGER of
+//! exactly 16 bytes (RFC 5280 §4.1.2.2): a ciphertext outside that set is encrypted again until it falls
+//! inside, which keeps the map a permutation of that set — so distinct numbers give distinct serials by
+//! construction, and a number handed out twice (a database restored from an old backup) still gives a
+//! new serial but for a 2^-71 chance. Never derived from the device key: a renewal gets a new number and
+//! new random bits.
 //!
 //! Why not draw 16 bytes from the entropy source directly: a certificate is found by its serial (status
 //! checks, revocation), and an index keyed by random bytes takes every issuance as an insert at a random
 //! place — one more page to write to the log and to checkpoint, per certificate, at any database size.
 //! Decrypting the serial gives the number, which is the certificate row's key: rows are appended in
-//! issuance order and no index by serial is written at all.
+//! issuance order and no index by serial is written at all. The row must hold that very serial (the
+//! store compares), so a serial this key did not make — which decrypts to some number too — finds
+//! nothing.
 
 use aes_gcm::aes::Aes128;
 use aes_gcm::aes::cipher::{Array, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
+
+use std::sync::Arc;
 
 use qianbao_core::Entropy;
 use zeroize::Zeroizing;
 
 use crate::CaError;
+use crate::entropy_pool::EntropyPool;
 use crate::record::CertSerial;
 use crate::store::{CaDb, CaStore};
 
-/// The first 8 bytes of every encrypted block: a serial whose decryption does not start with them was
-/// not made by this key (a serial from before serial keys, or not ours at all).
-const TAG: [u8; 8] = *b"\x01qbsn\x00\x00\x01";
-
 /// The length of a serial key.
 pub const SERIAL_KEY_LEN: usize = 16;
+
+/// The random bytes in a serial's plaintext (the first kept in 1..=0x7f: 71 random bits).
+pub const SERIAL_RANDOM_LEN: usize = 10;
+
+/// The largest certificate number (48 bits: the rest of the block is random).
+pub const SERIAL_ID_MAX: u64 = (1 << 48) - 1;
 
 /// Maps certificate numbers to serials and back (see the module docs).
 #[derive(Clone)]
@@ -57,13 +66,21 @@ impl SerialCipher {
         SerialCipher { aes: Aes128::new(&Array::from(*key)) }
     }
 
-    /// The serial of certificate number `id`.
-    pub fn serial(&self, id: u64) -> CertSerial {
+    /// The serial of certificate number `id` (at most [`SERIAL_ID_MAX`]) with the random bytes `random`;
+    /// `None` for a larger number.
+    pub fn serial(&self, id: u64, random: [u8; SERIAL_RANDOM_LEN]) -> Option<CertSerial> {
+        if id > SERIAL_ID_MAX {
+            return None;
+        }
         let mut block = [0u8; 16];
-        block[..8].copy_from_slice(&TAG);
-        block[8..].copy_from_slice(&id.to_be_bytes());
-        // The plaintext is in the domain (TAG starts with 0x01), so the walk ends (a permutation's cycle
-        // through it returns to the domain); each step lands in it with probability 127/256.
+        block[..SERIAL_RANDOM_LEN].copy_from_slice(&random);
+        block[0] = match block[0] & 0x7f {
+            0 => 1,
+            b => b,
+        };
+        block[SERIAL_RANDOM_LEN..].copy_from_slice(&id.to_be_bytes()[2..]);
+        // The plaintext is in the domain, so the walk ends (a permutation's cycle through it returns to
+        // the domain); each step lands in it with probability 127/256.
         loop {
             let mut b = Array::from(block);
             self.aes.encrypt_block(&mut b);
@@ -72,11 +89,12 @@ impl SerialCipher {
                 break;
             }
         }
-        CertSerial::from_bytes(block).expect("a block in the domain is a valid serial")
+        CertSerial::from_bytes(block)
     }
 
-    /// The certificate number of `serial`, or `None` when it was not made by this key.
-    pub fn id(&self, serial: CertSerial) -> Option<u64> {
+    /// The certificate number `serial` decrypts to. Every serial decrypts to some number: only the row
+    /// of that number holding this very serial shows that this key made it.
+    pub fn id(&self, serial: CertSerial) -> u64 {
         let mut block = serial.to_bytes();
         loop {
             let mut b = Array::from(block);
@@ -86,7 +104,9 @@ impl SerialCipher {
                 break;
             }
         }
-        (block[..8] == TAG).then(|| u64::from_be_bytes(block[8..].try_into().expect("8 bytes")))
+        let mut id = [0u8; 8];
+        id[2..].copy_from_slice(&block[SERIAL_RANDOM_LEN..]);
+        u64::from_be_bytes(id)
     }
 }
 
@@ -100,15 +120,18 @@ pub(crate) const ID_BLOCK: u32 = 1024;
 pub(crate) struct SerialSource {
     cipher: SerialCipher,
     block: tokio::sync::Mutex<std::ops::Range<u64>>,
+    /// The random bytes of serials, drawn from the CA's entropy 4 KiB at a time.
+    random: EntropyPool,
 }
 
 impl SerialSource {
     /// The store's serial key, made now from `entropy` when the store has none yet.
-    pub async fn open(store: &CaDb, entropy: &dyn Entropy) -> Result<Self, CaError> {
+    pub async fn open(store: &CaDb, entropy: Arc<dyn Entropy>) -> Result<Self, CaError> {
         let mut candidate = Zeroizing::new([0u8; SERIAL_KEY_LEN]);
         entropy.fill(candidate.as_mut_slice());
         let key = Zeroizing::new(store.serial_key(*candidate).await?);
-        Ok(SerialSource { cipher: SerialCipher::new(&key), block: tokio::sync::Mutex::new(0..0) })
+        let block = tokio::sync::Mutex::new(0..0);
+        Ok(SerialSource { cipher: SerialCipher::new(&key), block, random: EntropyPool::new(entropy) })
     }
 
     /// A fresh certificate number and its serial.
@@ -121,8 +144,11 @@ impl SerialSource {
                 .ok_or_else(|| CaError::Misuse("certificate numbers are exhausted".into()))?;
             *block = first..end;
         }
-        let id = block.next().ok_or_else(|| CaError::Misuse("an empty block of certificate numbers".into()))?;
-        Ok((id, self.cipher.serial(id)))
+        let exhausted = || CaError::Misuse("certificate numbers are exhausted".into());
+        let id = block.next().ok_or_else(exhausted)?;
+        let mut random = [0u8; SERIAL_RANDOM_LEN];
+        self.random.fill(&mut random);
+        Ok((id, self.cipher.serial(id, random).ok_or_else(exhausted)?))
     }
 }
 
@@ -135,10 +161,16 @@ mod tests {
         SerialCipher::new(&[k; SERIAL_KEY_LEN])
     }
 
+    /// A serial with fixed random bytes: what remains is the number, and the key.
+    fn serial(c: &SerialCipher, id: u64) -> CertSerial {
+        c.serial(id, [0x5a; SERIAL_RANDOM_LEN]).unwrap()
+    }
+
     #[test]
     fn serials_are_valid_distinct_and_not_sequential() {
         let c = cipher(7);
-        let serials: Vec<CertSerial> = (0..20_000u64).map(|i| c.serial(i)).collect();
+        // Even with the random bytes fixed, the numbers alone give distinct, random-looking serials.
+        let serials: Vec<CertSerial> = (0..20_000u64).map(|i| serial(&c, i)).collect();
         let mut sorted = serials.clone();
         sorted.sort();
         sorted.dedup();
@@ -163,33 +195,57 @@ mod tests {
     }
 
     #[test]
-    fn other_keys_and_foreign_serials_decode_to_none() {
+    fn one_number_with_new_random_bytes_is_a_new_serial() {
+        let c = cipher(3);
+        let a = c.serial(9, [1; SERIAL_RANDOM_LEN]).unwrap();
+        let b = c.serial(9, [2; SERIAL_RANDOM_LEN]).unwrap();
+        assert_ne!(a, b, "a number handed out twice still gets a new serial");
+        assert_eq!((c.id(a), c.id(b)), (9, 9));
+        // The first random byte's top bit and zero are folded into the domain.
+        let first = |b: u8| {
+            let mut r = [5; SERIAL_RANDOM_LEN];
+            r[0] = b;
+            c.serial(9, r)
+        };
+        assert_eq!(first(0x81), first(0x01));
+        assert_eq!(first(0x00), first(0x01));
+        assert_ne!(first(0x02), first(0x01));
+    }
+
+    #[test]
+    fn numbers_past_48_bits_and_other_keys_are_refused_or_miss() {
         let (a, b) = (cipher(1), cipher(2));
-        for id in [0, 1, 42, u64::MAX] {
-            assert_eq!(a.id(a.serial(id)), Some(id));
-            assert_eq!(b.id(a.serial(id)), None);
+        assert!(a.serial(SERIAL_ID_MAX, [7; SERIAL_RANDOM_LEN]).is_some());
+        assert_eq!(a.serial(SERIAL_ID_MAX + 1, [7; SERIAL_RANDOM_LEN]), None);
+        for id in [0, 1, 42, SERIAL_ID_MAX] {
+            assert_eq!(a.id(serial(&a, id)), id);
+            // Another key decrypts it to some other number, whose row would not hold this serial.
+            assert_ne!(serial(&b, id), serial(&a, id));
         }
-        assert_ne!(a.serial(5), b.serial(5));
-        assert_eq!(a.id(CertSerial::from_bytes([0x11; 16]).unwrap()), None);
     }
 
     proptest! {
         #[test]
-        fn a_serial_decodes_to_its_number(key in any::<[u8; 16]>(), id in any::<u64>()) {
+        fn a_serial_decodes_to_its_number(
+            key in any::<[u8; 16]>(),
+            id in 0..=SERIAL_ID_MAX,
+            random in any::<[u8; SERIAL_RANDOM_LEN]>(),
+        ) {
             let c = SerialCipher::new(&key);
-            let s = c.serial(id);
+            let s = c.serial(id, random).unwrap();
             prop_assert!(in_domain(&s.to_bytes()));
-            prop_assert_eq!(c.id(s), Some(id));
+            prop_assert_eq!(c.id(s), id);
         }
 
         #[test]
-        fn a_random_serial_almost_never_decodes(key in any::<[u8; 16]>(), bytes in any::<[u8; 16]>()) {
+        fn any_serial_decodes_to_a_48_bit_number(key in any::<[u8; 16]>(), bytes in any::<[u8; 16]>()) {
+            // Decryption terminates for every serial (a permutation: the walk returns to the domain).
             let mut b = bytes;
             b[0] = (b[0] & 0x7f).max(1);
             let s = CertSerial::from_bytes(b).unwrap();
-            // Decoding must terminate and, for a serial not made by the key, say so (a 2^-64 chance
-            // otherwise, never seen in a test run).
-            prop_assert_eq!(SerialCipher::new(&key).id(s), None);
+            let c = SerialCipher::new(&key);
+            let id = c.id(s);
+            prop_assert!(id <= SERIAL_ID_MAX);
         }
     }
 }

@@ -218,7 +218,7 @@ impl CertificateAuthority {
             issues,
             usage,
         });
-        let serials = Arc::new(SerialSource::open(&store, entropy.as_ref()).await?);
+        let serials = Arc::new(SerialSource::open(&store, entropy.clone()).await?);
         let ca = CertificateAuthority { shared, store, custody, entropy, serials };
         ca.refresh_revocations().await?;
         Ok(ca)

@@ -222,7 +222,7 @@ async fn data_of_the_first_schema_survives_the_migrations() {
         assert_eq!(store.reserve_certificate_ids(1).await.unwrap(), first + 4);
         let cipher = crate::SerialCipher::new(&key);
         let mut numbered = record(5, 1, 5, CertStatus::Active);
-        numbered.serial = cipher.serial(first + 1);
+        numbered.serial = cipher.serial(first + 1, [7; 10]).unwrap();
         let mut issued = new(numbered.clone(), DevicePlan::Issue);
         issued.id = Some(first + 1);
         issued.events = vec![event(UsageKind::Issued, &numbered, "issue numbered")];
@@ -230,7 +230,11 @@ async fn data_of_the_first_schema_survives_the_migrations() {
         store.append_usage(vec![event(UsageKind::Verified, &numbered, "verify numbered")]).await.unwrap();
         assert_eq!(store.certificate(numbered.serial).await.unwrap(), Some(numbered.clone()));
         assert_eq!(store.certificate(a.serial).await.unwrap(), Some(a.clone()));
-        assert_eq!(store.certificate(cipher.serial(first + 2)).await.unwrap(), None, "a number never written");
+        assert_eq!(
+            store.certificate(cipher.serial(first + 2, [7; 10]).unwrap()).await.unwrap(),
+            None,
+            "a number never written"
+        );
         assert_eq!(
             details(store.usage_for_certificate(numbered.serial, 10).await.unwrap()),
             ["issue numbered", "verify numbered"]

@@ -63,7 +63,7 @@ fn serial_params(
     cell: &OnceLock<SerialCipher>,
     serial: CertSerial,
 ) -> Result<(i64, [u8; 16]), StoreError> {
-    let id = cipher(c, cell)?.and_then(|k| k.id(serial)).and_then(|id| i64::try_from(id).ok()).unwrap_or(-1);
+    let id = cipher(c, cell)?.and_then(|k| i64::try_from(k.id(serial)).ok()).unwrap_or(-1);
     Ok((id, serial.to_bytes()))
 }
 
@@ -229,7 +229,7 @@ fn write_resolved(c: &Connection, cell: &OnceLock<SerialCipher>, new: &NewCertif
     // the serial then indexed in `legacy_serial`. Either way no other certificate may hold the serial.
     let r = &new.record;
     let key = cipher(c, cell)?;
-    let numbered = new.id.filter(|id| key.and_then(|k| k.id(r.serial)) == Some(*id));
+    let numbered = new.id.filter(|id| key.map(|k| k.id(r.serial)) == Some(*id));
     let taken = match numbered {
         Some(_) => c
             .prepare_cached("SELECT 1 FROM ca_certificates WHERE legacy_serial = ?1")?

@@ -296,7 +296,7 @@ async fn certificates_are_numbered_and_found_by_their_serial() {
         let cipher = qianbao_ca::SerialCipher::new(&key);
         let t = Timestamp::from_unix_secs(START);
         let mut numbered = record(1, UserId::from_u128(1), DeviceId::from_u128(1), t);
-        numbered.serial = cipher.serial(a + 7);
+        numbered.serial = cipher.serial(a + 7, [7; 10]).unwrap();
         let mut new = new_cert(numbered.clone());
         new.id = Some(a + 7);
         new.plan = DevicePlan::Issue;
@@ -308,7 +308,7 @@ async fn certificates_are_numbered_and_found_by_their_serial() {
 
         assert_eq!(other.certificate(numbered.serial).await.unwrap(), Some(numbered.clone()));
         assert_eq!(other.certificate(made_elsewhere.serial).await.unwrap(), Some(made_elsewhere.clone()));
-        assert_eq!(store.certificate(cipher.serial(a + 8)).await.unwrap(), None);
+        assert_eq!(store.certificate(cipher.serial(a + 8, [7; 10]).unwrap()).await.unwrap(), None);
         let usage = store.usage_for_certificate(numbered.serial, 10).await.unwrap();
         assert_eq!(usage.iter().map(|u| u.event.kind).collect::<Vec<_>>(), [UsageKind::Issued]);
 
