@@ -9,23 +9,15 @@
 //! whole before its commit (a write failed after its checks passed, e.g. a unique constraint), its
 //! issuances are tried again one per transaction, so each caller gets its own answer.
 //!
-//! Up to [`BATCHES_IN_FLIGHT`] batches are at the store at once: while one is being committed, the next
-//! is gathered and queued behind it, so the callers released by one commit never all wait for the same
-//! next one (with a single batch in flight every caller would end up in one batch, and the CPU would idle
-//! while it is made durable).
+//! Up to [`crate::batcher::BATCHES_IN_FLIGHT`] batches are at the store at once ([`crate::batcher`]).
 
-use std::sync::Arc;
-
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::CaError;
 use crate::store::{CaDb, CaStore, IssueEffects, NewCertificate};
 
 /// The most issuances committed in one transaction.
 pub const ISSUE_BATCH_MAX: usize = 256;
-
-/// The most batches handed to the store and not yet answered (two: one being committed, one queued).
-pub const BATCHES_IN_FLIGHT: usize = 2;
 
 type Reply = oneshot::Sender<Result<IssueEffects, CaError>>;
 
@@ -39,7 +31,10 @@ impl IssueQueue {
     /// Starts the batcher on the current tokio runtime; it stops when the queue is dropped.
     pub fn spawn(store: CaDb) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, rx));
+        tokio::spawn(crate::batcher::run(rx, ISSUE_BATCH_MAX, move |news, replies| {
+            let store = store.clone();
+            async move { commit(&store, news, replies).await }
+        }));
         IssueQueue { tx }
     }
 
@@ -50,25 +45,6 @@ impl IssueQueue {
         let (reply, answer) = oneshot::channel();
         self.tx.send((new, reply)).map_err(|_| stopped())?;
         answer.await.unwrap_or_else(|_| Err(stopped()))
-    }
-}
-
-/// The batcher: gathers a batch whenever fewer than [`BATCHES_IN_FLIGHT`] are at the store, and commits
-/// each in a task of its own (one transaction per batch; answers after the commit).
-async fn run(store: CaDb, mut rx: mpsc::UnboundedReceiver<(NewCertificate, Reply)>) {
-    let slots = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
-    let mut buf = Vec::with_capacity(ISSUE_BATCH_MAX);
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else { return };
-        if rx.recv_many(&mut buf, ISSUE_BATCH_MAX).await == 0 {
-            return;
-        }
-        let (news, replies): (Vec<_>, Vec<_>) = buf.drain(..).unzip();
-        let store = store.clone();
-        tokio::spawn(async move {
-            commit(&store, news, replies).await;
-            drop(slot);
-        });
     }
 }
 

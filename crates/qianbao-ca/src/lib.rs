@@ -95,6 +95,7 @@
 #![warn(missing_docs)]
 
 mod authority;
+mod batcher;
 mod config;
 mod crl;
 mod csr;

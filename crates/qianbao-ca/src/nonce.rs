@@ -11,19 +11,18 @@
 //! before the order is acknowledged, and the cost of the commit (an fsync on SQLite) is shared by the
 //! whole batch.
 //!
-//! Up to [`crate::issue_queue::BATCHES_IN_FLIGHT`] batches are at the store at once, for the reason the
-//! issuance batcher gives: the next batch is gathered while one is being committed.
+//! Up to [`crate::batcher::BATCHES_IN_FLIGHT`] batches are at the store at once ([`crate::batcher`]).
 //!
 //! The seen-set forgets nonces older than the freshness window (such orders fail the time check before
 //! they get here), so it holds at most the orders of one window; the batcher likewise deletes stored
 //! nonces older than the window, once per window.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use qianbao_core::{Timestamp, UserId};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::CaError;
 use crate::order::OrderNonce;
@@ -101,34 +100,36 @@ impl NonceGate {
 /// The batcher: one transaction per gathered batch, answers after the commit. Once per `window` (by the
 /// claims' own verification times) it first forgets stored nonces of orders too old to pass the
 /// freshness check, so the table holds about one window of orders.
-async fn run(store: CaDb, mut rx: mpsc::UnboundedReceiver<(NonceClaim, Reply)>, window: Duration) {
-    let slots = Arc::new(Semaphore::new(crate::issue_queue::BATCHES_IN_FLIGHT));
-    let mut buf = Vec::with_capacity(NONCE_BATCH_MAX);
+fn run(
+    store: CaDb,
+    rx: mpsc::UnboundedReceiver<(NonceClaim, Reply)>,
+    window: Duration,
+) -> impl std::future::Future<Output = ()> {
     let mut pruned_at: Option<Timestamp> = None;
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else { return };
-        if rx.recv_many(&mut buf, NONCE_BATCH_MAX).await == 0 {
-            return;
-        }
-        let (claims, replies): (Vec<_>, Vec<_>) = buf.drain(..).unzip();
+    crate::batcher::run(rx, NONCE_BATCH_MAX, move |claims: Vec<NonceClaim>, replies| {
         let latest = claims.iter().map(|c| c.at).max().unwrap_or_default();
-        match pruned_at {
-            None => pruned_at = Some(latest),
+        let prune = match pruned_at {
+            None => {
+                pruned_at = Some(latest);
+                None
+            }
             Some(at) if latest.duration_since(at) >= window => {
-                match store.prune_nonces(latest.saturating_sub(window)).await {
+                pruned_at = Some(latest);
+                Some(latest.saturating_sub(window))
+            }
+            Some(_) => None,
+        };
+        let store = store.clone();
+        async move {
+            if let Some(before) = prune {
+                match store.prune_nonces(before).await {
                     Ok(gone) => tracing::debug!(gone, "pruned stale order nonces"),
                     Err(e) => tracing::warn!(error = %e, "could not prune stale order nonces"),
                 }
-                pruned_at = Some(latest);
             }
-            Some(_) => {}
-        }
-        let store = store.clone();
-        tokio::spawn(async move {
             commit(&store, claims, replies).await;
-            drop(slot);
-        });
-    }
+        }
+    })
 }
 
 /// Records one batch of claims and answers their callers.

@@ -260,44 +260,40 @@ async fn data_of_the_first_schema_survives_the_migrations() {
     .await;
 }
 
+/// The lines of SQLite's query plan for `sql` with `params`.
+async fn query_plan(
+    db: &Database,
+    sql: String,
+    params: Vec<qianbao_store::drivers::rusqlite::types::Value>,
+) -> Vec<String> {
+    use qianbao_store::drivers::rusqlite::params_from_iter;
+    db.as_sqlite()
+        .unwrap()
+        .read(move |c| {
+            let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let rows = stmt.query_map(params_from_iter(params), |r| r.get::<_, String>(3))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .unwrap()
+}
+
 /// SQLite uses the partial usage index by serial for a certificate's usage only when the query repeats
 /// its condition word for word: the query plan names the index and scans no table.
 #[tokio::test]
 async fn the_usage_of_a_certificate_is_read_through_the_index() {
-    use qianbao_store::drivers::rusqlite::params;
+    use qianbao_store::drivers::rusqlite::types::Value;
     let db = Database::open_in_memory().unwrap();
     CaDb::open(db.clone()).await.unwrap();
-    let sql = format!("EXPLAIN QUERY PLAN {}", super::usage_of_certificate_sql("c.id = $3").replace('$', "?"));
-    let plan = db
-        .as_sqlite()
-        .unwrap()
-        .read(move |c| {
-            let mut stmt = c.prepare(&sql)?;
-            let rows = stmt
-                .query_map(params![[1u8; 16].as_slice(), 10, 5], |r| r.get::<_, String>(3))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
-        .await
-        .unwrap();
+    let sql = super::usage_of_certificate_sql("c.id = $3").replace('$', "?");
+    let plan = query_plan(&db, sql, vec![Value::Blob(vec![1; 16]), Value::Integer(10), Value::Integer(5)]).await;
     assert!(plan.iter().any(|l| l.contains("INDEX ca_usage_serial")), "{plan:?}");
     // Only the at most `limit` rows already found are scanned (`recent`), no table.
     assert!(!plan.iter().any(|l| ["SCAN ca_", "SCAN u", "SCAN c"].iter().any(|t| l.starts_with(t))), "{plan:?}");
 
     // A certificate is found by its row number, or through the index of serials from before; no scan.
-    let sql = format!("EXPLAIN QUERY PLAN {}", super::sqlite::by_serial_sql("*"));
-    let plan = db
-        .as_sqlite()
-        .unwrap()
-        .read(move |c| {
-            let mut stmt = c.prepare(&sql)?;
-            let rows = stmt
-                .query_map(params![5, [1u8; 16].as_slice()], |r| r.get::<_, String>(3))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
-        .await
-        .unwrap();
+    let plan =
+        query_plan(&db, super::sqlite::by_serial_sql("*"), vec![Value::Integer(5), Value::Blob(vec![1; 16])]).await;
     assert!(plan.iter().any(|l| l.contains("INTEGER PRIMARY KEY")), "{plan:?}");
     assert!(plan.iter().any(|l| l.contains("INDEX ca_certificates_legacy_serial")), "{plan:?}");
     assert!(!plan.iter().any(|l| l.starts_with("SCAN")), "{plan:?}");
