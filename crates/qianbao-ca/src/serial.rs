@@ -16,6 +16,10 @@
 //! Why not draw 16 bytes from the entropy source directly: a certificate is found by its serial (status
 //! checks, revocation), and an index keyed by random bytes takes every issuance as an insert at a random
 //! place — one more page to write to the log and to checkpoint, per certificate, at any database size.
+//! The serial key is kept in the store as is (`ca_serials`), not sealed like the CA's signing keys: it
+//! keeps serials unpredictable to outsiders and unlinkable to issuance order, and protects no secret —
+//! whoever can read it can read every certificate in the same database.
+//!
 //! Decrypting the serial gives the number, which is the certificate row's key: rows are appended in
 //! issuance order and no index by serial is written at all. The row must hold that very serial (the
 //! store compares), so a serial this key did not make — which decrypts to some number too — finds
