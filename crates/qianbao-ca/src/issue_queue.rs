@@ -9,7 +9,7 @@
 //! whole before its commit (a write failed after its checks passed, e.g. a unique constraint), its
 //! issuances are tried again one per transaction, so each caller gets its own answer.
 //!
-//! Up to [`crate::batcher::BATCHES_IN_FLIGHT`] batches are at the store at once ([`crate::batcher`]).
+//! One batch is at the store at a time ([`crate::batcher`]).
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -51,26 +51,20 @@ impl IssueQueue {
 /// Commits one batch and answers its callers.
 async fn commit(store: &CaDb, news: Vec<NewCertificate>, replies: Vec<Reply>) {
     let n = news.len();
-    if n > 1 {
-        // Kept to try again one by one should the batch fail as a whole (a copy: small beside a signature).
-        let retry = news.clone();
-        match store.insert_certificates(news).await {
-            Ok(outcomes) => answer(replies, outcomes, n),
-            // A conflict fails the batch before its commit (nothing of it was written): each alone.
-            Err(e @ CaError::Conflict(_)) => {
-                tracing::warn!(issuances = n, error = %e, "a batch of issuances conflicted; trying them one by one");
-                for (new, reply) in retry.into_iter().zip(replies) {
-                    let _ = reply.send(store.insert_certificate(new).await);
-                }
+    // Kept to try again one by one should a batch of several fail as a whole (a copy: small beside a
+    // signature).
+    let retry = (n > 1).then(|| news.clone());
+    match (store.insert_certificates(news).await, retry) {
+        (Ok(outcomes), _) => answer(replies, outcomes, n),
+        // A conflict fails the batch before its commit (nothing of it was written): each alone.
+        (Err(e @ CaError::Conflict(_)), Some(retry)) => {
+            tracing::warn!(issuances = n, error = %e, "a batch of issuances conflicted; trying them one by one");
+            for (new, reply) in retry.into_iter().zip(replies) {
+                let _ = reply.send(store.insert_certificate(new).await);
             }
-            // Anything else (the commit itself may have failed or even succeeded unseen): no retry.
-            Err(e) => fail(replies, &e),
         }
-        return;
-    }
-    match store.insert_certificates(news).await {
-        Ok(outcomes) => answer(replies, outcomes, n),
-        Err(e) => fail(replies, &e),
+        // Anything else (the commit itself may have failed or even succeeded unseen): no retry.
+        (Err(e), _) => fail(replies, &e),
     }
 }
 

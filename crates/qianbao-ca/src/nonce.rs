@@ -11,7 +11,7 @@
 //! before the order is acknowledged, and the cost of the commit (an fsync on SQLite) is shared by the
 //! whole batch.
 //!
-//! Up to [`crate::batcher::BATCHES_IN_FLIGHT`] batches are at the store at once ([`crate::batcher`]).
+//! One batch is at the store at a time ([`crate::batcher`]).
 //!
 //! The seen-set forgets nonces older than the freshness window (such orders fail the time check before
 //! they get here), so it holds at most the orders of one window; the batcher likewise deletes stored

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 /// A certificate's serial number as it appears in the certificate: 16 bytes, random
 /// ([`CertSerial::random`], CA certificates) or indistinguishable from random (device certificates,
-/// [`crate::SerialCipher`]), the top bit cleared and the first byte nonzero (so the DER INTEGER is exactly these 16 bytes, positive). Printed as 32
-/// lowercase hex digits.
+/// [`crate::SerialCipher`]), the top bit cleared and the first byte nonzero (so the DER INTEGER is exactly
+/// these 16 bytes, positive). Printed as 32 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CertSerial([u8; 16]);
 
