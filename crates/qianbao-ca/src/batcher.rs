@@ -2,6 +2,15 @@
 //! batch, and gather again — one batch at the store at a time; what callers queue while it commits becomes
 //! the next batch.
 //!
+//! Before committing, the loop yields once to the runtime and then takes what was queued meanwhile: the
+//! tasks that were ready to run (on a busy runtime, requests whose signatures are being checked) queue
+//! their items first, so a batch holds what the CPU was about to produce rather than only what had
+//! arrived. On an idle runtime the yield returns at once. Larger batches share each commit's fixed cost
+//! (thread hand-over, transaction, fsync). Measured in three alternated runs of the `ca` bench
+//! (2026-11-24), rates per CPU second as a share of the raw rate: issuance in memory 0.74–0.76 →
+//! 0.77–0.84, on a file 0.70–0.73 → 0.77–0.83; signed orders 0.74–0.86 → 0.81–0.91. By wall clock,
+//! issuance on a file went 0.82–0.88 → 0.76–0.83: the bench thread waits a little more for commits.
+//!
 //! Two batches in flight (the next gathered and queued behind the one committing) was measured and not
 //! kept: it made more, smaller commits, and the issuance and order rates were lower in 9 of 12
 //! alternated runs (the bench `ca`, 2026-11-24).
@@ -19,7 +28,47 @@ where
 {
     let mut buf = Vec::with_capacity(max);
     while rx.recv_many(&mut buf, max).await > 0 {
+        // Let the tasks that are ready to run queue what they are about to, then take it too.
+        tokio::task::yield_now().await;
+        while buf.len() < max {
+            match rx.try_recv() {
+                Ok(item) => buf.push(item),
+                Err(_) => break,
+            }
+        }
         let (items, replies): (Vec<_>, Vec<_>) = buf.drain(..).unzip();
         commit(items, replies).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::sync::mpsc;
+
+    /// What tasks ready to run queue while the loop yields joins the batch that woke it.
+    #[tokio::test]
+    async fn a_batch_takes_what_ready_tasks_queue() {
+        let (tx, rx) = mpsc::unbounded_channel::<(u32, ())>();
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let seen = sizes.clone();
+        let batcher = tokio::spawn(super::run(rx, 16, move |items, _| {
+            seen.lock().unwrap().push(items.len());
+            async {}
+        }));
+        tx.send((0, ())).unwrap();
+        let ready: Vec<_> = (1..6)
+            .map(|i| {
+                let tx = tx.clone();
+                tokio::spawn(async move { tx.send((i, ())).unwrap() })
+            })
+            .collect();
+        for task in ready {
+            task.await.unwrap();
+        }
+        drop(tx);
+        batcher.await.unwrap();
+        assert_eq!(*sizes.lock().unwrap(), [6]);
     }
 }
