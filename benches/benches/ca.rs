@@ -10,6 +10,11 @@
 //!   freshness, signature, the nonce made durable with its usage event), one at a time and many at a
 //!   time (64 in memory, 256 on a file).
 //!
+//! After every criterion call of an issuance or order bench, a quarter as many raw operations of its
+//! baseline (one verification plus one signing, or one verification) run on the bench thread, timed by
+//! that thread's own CPU clock: the "paired" ratio compares each rate with the raw rate of the same
+//! seconds, which on a shared machine moves by ±10% from one minute to the next.
+//!
 //! At the end it prints each rate against its target: issuance ≥ 0.8 × the raw rate of one verification
 //! plus one signing; signed-order verification ≥ 0.8 × the raw verification rate — both with ring, the
 //! fastest backend in the tree. Each rate is shown by wall clock and by CPU time of the whole process
@@ -87,6 +92,66 @@ impl Meter {
     }
 }
 
+/// Thread CPU time and operations of the raw work paired with each bench (see the crate docs).
+static PAIRED: Mutex<BTreeMap<&'static str, (Duration, u64)>> = Mutex::new(BTreeMap::new());
+
+/// CPU time of the calling thread, from `/proc/thread-self/schedstat` (nanoseconds); `None` off Linux.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(stat.split_whitespace().next()?.parse().ok()?))
+}
+
+/// The raw ring work of the baselines: ECDSA P-256 / SHA-256 over a fixed message.
+struct Raw {
+    rng: SystemRandom,
+    key: EcdsaKeyPair,
+    public: signature::UnparsedPublicKey<Vec<u8>>,
+    sig: Vec<u8>,
+}
+
+impl Raw {
+    fn new() -> Self {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let public = key.public_key().as_ref().to_vec();
+        let sig = key.sign(&rng, MESSAGE).unwrap().as_ref().to_vec();
+        let public = signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, public);
+        Raw { rng, key, public, sig }
+    }
+
+    fn verify(&self) {
+        self.public.verify(black_box(MESSAGE), black_box(&self.sig)).unwrap();
+    }
+
+    fn sign(&self) {
+        black_box(self.key.sign(&self.rng, black_box(MESSAGE)).unwrap());
+    }
+
+    /// Runs `n` raw operations of the baseline of bench `name` on this thread (one verification plus,
+    /// with `sign`, one signing each) and notes their thread CPU time under `name`.
+    fn paired(&self, name: &'static str, n: u64, sign: bool) {
+        let Some(start) = thread_cpu() else { return };
+        for _ in 0..n {
+            self.verify();
+            if sign {
+                self.sign();
+            }
+        }
+        let Some(end) = thread_cpu() else { return };
+        let mut p = PAIRED.lock().unwrap();
+        let e = p.entry(name).or_default();
+        e.0 += end.saturating_sub(start);
+        e.1 += n;
+    }
+}
+
+/// Raw operations per second of thread CPU paired with bench `name`.
+fn paired_rate(name: &str) -> Option<f64> {
+    let (cpu, n) = *PAIRED.lock().unwrap().get(name)?;
+    (n > 0 && !cpu.is_zero()).then(|| n as f64 / cpu.as_secs_f64())
+}
+
 /// Elements per second of a bench from the totals: (by wall time, by process CPU time).
 fn rate(name: &str) -> Option<(f64, Option<f64>)> {
     let t = TOTALS.lock().unwrap();
@@ -132,14 +197,9 @@ fn raw_end(c: &mut Criterion) {
 }
 
 fn raw_group(c: &mut Criterion, group: &str, with_p256: bool) {
-    let rng = SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-    let key = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).unwrap();
-    let public = key.public_key().as_ref().to_vec();
-    let sig = key.sign(&rng, MESSAGE).unwrap().as_ref().to_vec();
-    let ring_public = signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, public.clone());
-    let p256_key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&public).unwrap();
-    let p256_sig = p256::ecdsa::DerSignature::try_from(sig.as_slice()).unwrap();
+    let raw = Raw::new();
+    let p256_key = p256::ecdsa::VerifyingKey::from_sec1_bytes(raw.public.as_ref()).unwrap();
+    let p256_sig = p256::ecdsa::DerSignature::try_from(raw.sig.as_slice()).unwrap();
 
     let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(1));
@@ -147,7 +207,7 @@ fn raw_group(c: &mut Criterion, group: &str, with_p256: bool) {
         b.iter_custom(|iters| {
             let meter = Meter::start();
             for _ in 0..iters {
-                ring_public.verify(black_box(MESSAGE), black_box(&sig)).unwrap();
+                raw.verify();
             }
             meter.stop("raw/ring_p256_verify", iters, None)
         })
@@ -156,7 +216,7 @@ fn raw_group(c: &mut Criterion, group: &str, with_p256: bool) {
         b.iter_custom(|iters| {
             let meter = Meter::start();
             for _ in 0..iters {
-                black_box(key.sign(&rng, black_box(MESSAGE)).unwrap());
+                raw.sign();
             }
             meter.stop("raw/ring_p256_sign", iters, None)
         })
@@ -221,6 +281,7 @@ fn issuance(c: &mut Criterion) {
     // Shared, not copied per request: the harness's own work is not the CA's.
     let csr = Arc::new(DeviceKey::generate(&entropy).csr().unwrap());
     let dir = tempfile::tempdir().unwrap();
+    let raw = Raw::new();
     let mut g = c.benchmark_group("issue");
     g.throughput(Throughput::Elements(1));
     g.sample_size(20);
@@ -251,7 +312,9 @@ fn issuance(c: &mut Criterion) {
                         black_box(ca.issue(&proof, device, &csr).await.unwrap());
                     }
                 });
-                meter.stop(key, iters, Some(elapsed))
+                let wall = meter.stop(key, iters, Some(elapsed));
+                raw.paired(key, iters.div_ceil(4), true);
+                wall
             })
         });
     }
@@ -308,6 +371,7 @@ fn issued(rt: &Runtime, ca: &CertificateAuthority, device: &DeviceKey, user: Use
 fn verification(c: &mut Criterion) {
     let entropy = OsEntropy;
     let dir = tempfile::tempdir().unwrap();
+    let raw = Raw::new();
     let mut g = c.benchmark_group("verify");
     g.throughput(Throughput::Elements(1));
     g.sample_size(20);
@@ -364,7 +428,9 @@ fn verification(c: &mut Criterion) {
                         black_box(ca.verify_order(&cert, &orders[i as usize]).await.unwrap());
                     }
                 });
-                meter.stop(key, iters, Some(elapsed))
+                let wall = meter.stop(key, iters, Some(elapsed));
+                raw.paired(key, iters.div_ceil(4), false);
+                wall
             })
         });
     }
@@ -398,6 +464,9 @@ fn summary(_: &mut Criterion) {
             format!("  {name:<32}  {r:>10.0} {}  wall {:.2}x {}", cpu_col(r_cpu), r / base, verdict(r / base));
         if let (Some(c), Some(b)) = (r_cpu, base_cpu) {
             out.push_str(&format!(", cpu {:.2}x {}", c / b, verdict(c / b)));
+        }
+        if let (Some(c), Some(p)) = (r_cpu, paired_rate(name)) {
+            out.push_str(&format!(", paired cpu {:.2}x {}", c / p, verdict(c / p)));
         }
         println!("{out}  (target 0.80x)");
     };
