@@ -285,11 +285,19 @@ async fn the_usage_of_a_certificate_is_read_through_the_index() {
     use qianbao_store::drivers::rusqlite::types::Value;
     let db = Database::open_in_memory().unwrap();
     CaDb::open(db.clone()).await.unwrap();
-    let sql = super::usage_of_certificate_sql("c.id = $3").replace('$', "?");
+    let no_table_scan =
+        |plan: &[String]| !plan.iter().any(|l| ["SCAN ca_", "SCAN u", "SCAN c"].iter().any(|t| l.starts_with(t)));
+    let sql = super::usage_of_certificate_sql("c.id = $3", true).replace('$', "?");
     let plan = query_plan(&db, sql, vec![Value::Blob(vec![1; 16]), Value::Integer(10), Value::Integer(5)]).await;
     assert!(plan.iter().any(|l| l.contains("INDEX ca_usage_serial")), "{plan:?}");
     // Only the at most `limit` rows already found are scanned (`recent`), no table.
-    assert!(!plan.iter().any(|l| ["SCAN ca_", "SCAN u", "SCAN c"].iter().any(|t| l.starts_with(t))), "{plan:?}");
+    assert!(no_table_scan(&plan), "{plan:?}");
+    // A user's usage: through the usage index by user and the certificates' index by user.
+    let sql = super::usage_of_user_sql(true).replace('$', "?");
+    let plan = query_plan(&db, sql, vec![Value::Blob(vec![1; 16]), Value::Integer(10)]).await;
+    assert!(plan.iter().any(|l| l.contains("INDEX ca_usage_user")), "{plan:?}");
+    assert!(plan.iter().any(|l| l.contains("INDEX ca_certificates_user")), "{plan:?}");
+    assert!(no_table_scan(&plan), "{plan:?}");
 
     // A certificate is found by its row number, or through the index of serials from before; no scan.
     let plan =
@@ -304,8 +312,8 @@ async fn the_usage_of_a_certificate_is_read_through_the_index() {
         .unwrap()
         .read(|c| {
             let mut stmt = c.prepare(
-                "EXPLAIN INSERT INTO ca_usage (at, kind, serial, user_id, failure, detail) \
-                 VALUES (1, 'verified', X'01', NULL, NULL, 'x')",
+                "EXPLAIN INSERT INTO ca_usage (seq, at, kind, serial, user_id, failure, detail) \
+                 VALUES (7, 1, 'verified', X'01', NULL, NULL, 'x')",
             )?;
             let ops = stmt.query_map([], |r| r.get::<_, String>(1))?.collect::<Result<Vec<_>, _>>()?;
             Ok(ops)
@@ -314,4 +322,60 @@ async fn the_usage_of_a_certificate_is_read_through_the_index() {
         .unwrap();
     assert!(program.iter().any(|op| op == "IdxInsert"), "{program:?}");
     assert!(!program.iter().any(|op| op == "OpenEphemeral"), "{program:?}");
+}
+
+/// The number of rows in `ca_usage` (SQLite).
+async fn usage_rows(db: &Database) -> i64 {
+    db.as_sqlite()
+        .unwrap()
+        .read(|c| Ok(c.query_row("SELECT count(*) FROM ca_usage", [], |r| r.get::<_, i64>(0))?))
+        .await
+        .unwrap()
+}
+
+/// SQLite (migration 6): an issuance keeps its event in the certificate's row and writes no `ca_usage`
+/// row; the events of a certificate and of a user still come back in one increasing sequence.
+#[tokio::test]
+async fn an_issuance_event_is_kept_in_its_certificates_row() {
+    let db = Database::open_in_memory().unwrap();
+    let store = CaDb::open(db.clone()).await.unwrap();
+    let issue = |r: &CertificateRecord, e: UsageEvent| NewCertificate {
+        record: r.clone(),
+        id: None,
+        plan: DevicePlan::Issue,
+        supersede: vec![],
+        revoke: vec![],
+        revoke_reason: RevocationReason::Unspecified,
+        events: vec![e],
+    };
+    let (a, b) = (record(1, 1, 1, CertStatus::Active), record(2, 1, 2, CertStatus::Active));
+    store.insert_certificate(issue(&a, event(UsageKind::Issued, &a, "issue a"))).await.unwrap();
+    assert_eq!(usage_rows(&db).await, 0);
+    store.append_usage(vec![event(UsageKind::Verified, &a, "verify a")]).await.unwrap();
+    let issued = store.insert_certificates(vec![issue(&b, event(UsageKind::Issued, &b, "issue b"))]).await.unwrap();
+    assert!(issued[0].is_ok(), "{issued:?}");
+    let verified = vec![event(UsageKind::Verified, &b, "verify b"), event(UsageKind::Verified, &a, "verify a again")];
+    store.append_usage(verified).await.unwrap();
+    assert_eq!(usage_rows(&db).await, 3, "the two issuance events are in their rows");
+
+    let details = |v: &[crate::record::UsageRecord]| v.iter().map(|u| u.event.detail.clone()).collect::<Vec<_>>();
+    let of_user = store.usage_for_user(a.user, 10).await.unwrap();
+    assert_eq!(details(&of_user), ["issue a", "verify a", "issue b", "verify b", "verify a again"]);
+    assert!(of_user.windows(2).all(|w| w[0].seq < w[1].seq), "{of_user:?}");
+    assert_eq!(of_user[0].event, event(UsageKind::Issued, &a, "issue a"), "the row says all of the event");
+    assert_eq!(details(&store.usage_for_user(a.user, 2).await.unwrap()), ["verify b", "verify a again"]);
+    let of_a = store.usage_for_certificate(a.serial, 10).await.unwrap();
+    assert_eq!(details(&of_a), ["issue a", "verify a", "verify a again"]);
+    assert_eq!(details(&store.usage_for_certificate(a.serial, 1).await.unwrap()), ["verify a again"]);
+    assert_eq!(details(&store.usage_for_certificate(b.serial, 10).await.unwrap()), ["issue b", "verify b"]);
+
+    // An issuance event the row cannot say (another time) is appended and linked, as before.
+    let c = record(3, 1, 3, CertStatus::Active);
+    let mut late = event(UsageKind::Issued, &c, "issue c");
+    late.at = at(50);
+    store.insert_certificate(issue(&c, late.clone())).await.unwrap();
+    assert_eq!(usage_rows(&db).await, 4);
+    let of_c = store.usage_for_certificate(c.serial, 10).await.unwrap();
+    assert_eq!(of_c.iter().map(|u| u.event.clone()).collect::<Vec<_>>(), [late]);
+    assert!(of_c[0].seq > of_user[4].seq);
 }

@@ -3,12 +3,14 @@
 //!
 //! Tables (component `ca`): `ca_authorities` (root and issuing CAs: certificate and sealed key handle),
 //! `ca_certificates` (one row per issued certificate, keyed by its number on SQLite; a partial unique
-//! index keeps one active certificate per device; `issued_event` links its issuance event),
-//! `ca_serials` (the serial key and the next certificate number), `ca_crl_numbers`, `ca_order_nonces`
-//! (used payment-order nonces) and `ca_usage` (the append-only usage record, indexed by user and —
-//! issuance events apart, found through their certificate — by serial). Migrations 2–5 keep an issuance
-//! from inserting anywhere but at the end of a B-tree on SQLite (migration 5: serials decrypt to the row's
-//! key, [`crate::SerialCipher`]); the migrations' comments say why.
+//! index keeps one active certificate per device; `issued_event` links its issuance event, which on
+//! SQLite since migration 6 the row itself holds), `ca_serials` (the serial key and the next certificate
+//! number), `ca_crl_numbers`, `ca_order_nonces` (used payment-order nonces), `ca_usage` (the append-only
+//! usage record, indexed by user and — issuance events apart, found through their certificate — by
+//! serial) and, on SQLite, `ca_usage_seq` (the usage record's next number). Migrations 2–6 keep an
+//! issuance from inserting anywhere but at the end of a B-tree on SQLite, and from writing more than
+//! its certificate's row (migration 5: serials decrypt to the row's key, [`crate::SerialCipher`];
+//! migration 6: the issuance event in the row); the migrations' comments say why.
 
 use std::future::Future;
 
@@ -280,23 +282,50 @@ pub trait CaStore: Send + Sync {
 pub(crate) const NOT_ISSUANCE_SQL: &str = "kind <> 'issued' AND kind <> 'renewed' AND kind <> 'reissued'";
 
 /// The usage entries of a user (the first parameter), newest first, at most the second parameter. `$n`
-/// placeholders, as [`usage_of_certificate_sql`].
-pub(crate) const USAGE_OF_USER_SQL: &str = "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage \
-     WHERE user_id = $1 ORDER BY seq DESC LIMIT $2";
+/// placeholders, as [`usage_of_certificate_sql`]. With `in_rows` (SQLite, migration 6) the issuance
+/// events kept in the user's certificate rows are merged in.
+pub(crate) fn usage_of_user_sql(in_rows: bool) -> String {
+    let recent = "SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE user_id = $1 \
+                  ORDER BY seq DESC LIMIT $2";
+    if !in_rows {
+        return recent.to_string();
+    }
+    format!(
+        "SELECT * FROM ({recent}) UNION ALL SELECT * FROM (SELECT {ISSUED_IN_ROW} FROM ca_certificates c \
+         WHERE c.user_id = $1 AND c.issued_kind IS NOT NULL ORDER BY 1 DESC LIMIT $2) ORDER BY 1 DESC LIMIT $2"
+    )
+}
+
+/// The usage columns of an issuance event kept in its certificate's row `c` (SQLite, migration 6).
+const ISSUED_IN_ROW: &str = "c.issued_event, c.issued_at, c.issued_kind, c.serial, c.user_id, NULL, c.issued_detail";
 
 /// The usage entries of certificate `serial` (the first parameter), newest first, at most the second
 /// parameter: its events in the index by serial, and its issuance event linked from its row, which
-/// `certificate` selects as `c` (e.g. `c.serial = $1`). `$n` placeholders (SQLite reads them as named
-/// parameters bound by position).
-pub(crate) fn usage_of_certificate_sql(certificate: &str) -> String {
+/// `certificate` selects as `c` (e.g. `c.serial = $1`) — or, with `in_rows` (SQLite, migration 6), kept
+/// in that row. `$n` placeholders (SQLite reads them as named parameters bound by position).
+pub(crate) fn usage_of_certificate_sql(certificate: &str, in_rows: bool) -> String {
+    let in_row = if in_rows {
+        format!(
+            " AND c.issued_kind IS NULL \
+             UNION ALL SELECT {ISSUED_IN_ROW} FROM ca_certificates c WHERE {certificate} AND c.issued_kind IS NOT NULL"
+        )
+    } else {
+        String::new()
+    };
     format!(
         "SELECT seq, at, kind, serial, user_id, failure, detail FROM (\
          SELECT seq, at, kind, serial, user_id, failure, detail FROM ca_usage WHERE serial = $1 AND {NOT_ISSUANCE_SQL} \
          ORDER BY seq DESC LIMIT $2) AS recent \
          UNION ALL SELECT u.seq, u.at, u.kind, u.serial, u.user_id, u.failure, u.detail \
-         FROM ca_certificates c JOIN ca_usage u ON u.seq = c.issued_event WHERE {certificate} \
+         FROM ca_certificates c JOIN ca_usage u ON u.seq = c.issued_event WHERE {certificate}{in_row} \
          ORDER BY 1 DESC LIMIT $2"
     )
+}
+
+/// Whether the issuance event `e` of the new certificate `r` can be kept in its row (SQLite, migration
+/// 6): the row holds its time, user and serial, and it records no failure.
+pub(crate) fn kept_in_row(e: &UsageEvent, r: &CertificateRecord) -> bool {
+    e.at == r.issued_at && e.user == Some(r.user) && e.serial == Some(r.serial) && e.failure.is_none()
 }
 
 /// Refuses to append issuance events outside an issuance: the store links the one of each certificate

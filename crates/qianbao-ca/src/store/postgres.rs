@@ -11,9 +11,9 @@ use qianbao_store::{ErrorKind, StoreError};
 
 use super::{
     AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, DEVICE_CERT_COLUMNS, DeviceCert, IssueEffects,
-    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, USAGE_OF_USER_SQL, UsageRow,
-    check_appended, conflict, device_cert, issuance_event, limit_sql, map_conflict, reserved_first,
-    serial_key_from_sql, status_from_sql, usage_of_certificate_sql,
+    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, UsageRow, check_appended,
+    conflict, device_cert, issuance_event, limit_sql, map_conflict, reserved_first, serial_key_from_sql,
+    status_from_sql, usage_of_certificate_sql, usage_of_user_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
@@ -92,7 +92,7 @@ async fn insert_usage(c: &impl GenericClient, events: &[UsageEvent]) -> Result<V
     Ok(seqs)
 }
 
-/// The last `limit` usage entries `sql` selects for `key` ([`USAGE_OF_USER_SQL`] or
+/// The last `limit` usage entries `sql` selects for `key` ([`usage_of_user_sql`] or
 /// [`usage_of_certificate_sql`]), oldest first.
 async fn usage(db: &PgDb, sql: &str, key: Vec<u8>, limit: u32) -> Result<Vec<UsageRecord>, StoreError> {
     let client = db.client().await?;
@@ -541,11 +541,12 @@ impl CaStore for PgCaStore {
 
     async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
         static SQL: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| usage_of_certificate_sql("c.serial = $1"));
+            std::sync::LazyLock::new(|| usage_of_certificate_sql("c.serial = $1", false));
         Ok(usage(&self.db, &SQL, serial.to_bytes().to_vec(), limit).await?)
     }
 
     async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
-        Ok(usage(&self.db, USAGE_OF_USER_SQL, user.to_bytes().to_vec(), limit).await?)
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| usage_of_user_sql(false));
+        Ok(usage(&self.db, &SQL, user.to_bytes().to_vec(), limit).await?)
     }
 }

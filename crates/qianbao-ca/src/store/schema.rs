@@ -274,4 +274,25 @@ CREATE TABLE ca_serials (
 INSERT INTO ca_serials (singleton, serial_key, next_id) VALUES (1, NULL, 1);
 ",
     },
+    // SQLite: a certificate's issuance event is kept in the certificate's own row (`issued_kind`,
+    // `issued_detail`; its time, user and serial are the row's, `issued_event` its number) instead of a
+    // `ca_usage` row plus its entry in the index by user: an issuance writes one row, not two. The usage
+    // record's numbers then come from `ca_usage_seq` (each write job reads it once and writes it back
+    // once), so events in `ca_usage` and in certificate rows share one increasing sequence. Issuance
+    // events from before stay in `ca_usage`, linked as they were. PostgreSQL: nothing to change.
+    Migration {
+        component: "ca",
+        version: 6,
+        name: "issuance events kept in their certificate's row",
+        sqlite: "
+ALTER TABLE ca_certificates ADD COLUMN issued_kind TEXT;
+ALTER TABLE ca_certificates ADD COLUMN issued_detail TEXT;
+CREATE TABLE ca_usage_seq (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    next_seq BIGINT NOT NULL
+);
+INSERT INTO ca_usage_seq (singleton, next_seq) SELECT 1, coalesce(max(seq), 0) + 1 FROM ca_usage;
+",
+        postgres: "SELECT 1;",
+    },
 ];

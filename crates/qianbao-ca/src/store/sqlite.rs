@@ -11,9 +11,9 @@ use qianbao_store::{ErrorKind, StoreError};
 
 use super::{
     AuthorityKind, AuthorityRow, CERT_COLUMNS, CaStore, CertRow, DEVICE_CERT_COLUMNS, DeviceCert, IssueEffects,
-    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, USAGE_OF_USER_SQL, UsageRow,
-    check_appended, conflict, device_cert, issuance_event, limit_sql, map_conflict, reserved_first,
-    serial_key_from_sql, status_columns, status_from_sql, usage_of_certificate_sql,
+    MIGRATIONS, NewCertificate, NonceClaim, NonceOutcome, RevokeOutcome, STATUS_COLUMNS, UsageRow, check_appended,
+    conflict, device_cert, issuance_event, kept_in_row, limit_sql, map_conflict, reserved_first, serial_key_from_sql,
+    status_columns, status_from_sql, usage_of_certificate_sql, usage_of_user_sql,
 };
 use crate::CaError;
 use crate::keys::KeyHandle;
@@ -137,27 +137,65 @@ fn oldest_first(mut v: Vec<CertificateRecord>) -> Vec<CertificateRecord> {
     v
 }
 
-/// Appends `events`; answers the `seq` of each, in order.
-fn insert_usage(c: &Connection, events: &[UsageEvent]) -> Result<Vec<i64>, StoreError> {
-    let mut stmt = c.prepare_cached(
-        "INSERT INTO ca_usage (at, kind, serial, user_id, failure, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    let mut seqs = Vec::with_capacity(events.len());
-    for e in events {
-        stmt.execute(params![
-            ts_to_sql(e.at),
-            e.kind.as_str(),
-            e.serial.map(CertSerial::to_bytes),
-            e.user.map(UserId::to_bytes),
-            e.failure,
-            e.detail,
-        ])?;
-        seqs.push(c.last_insert_rowid());
-    }
-    Ok(seqs)
+/// The next numbers of the usage record, taken inside one write job: `ca_usage_seq` is read once
+/// ([`Seqs::load`]) and written back once ([`Seqs::save`]). Events appended to `ca_usage` and issuance
+/// events kept in their certificate's row (migration 6) share this one increasing sequence.
+struct Seqs {
+    next: i64,
+    loaded: i64,
 }
 
-/// The last `limit` usage entries `sql` selects for `key` ([`USAGE_OF_USER_SQL`] or
+impl Seqs {
+    fn load(c: &Connection) -> Result<Self, StoreError> {
+        let next: i64 = c.prepare_cached("SELECT next_seq FROM ca_usage_seq")?.query_row([], |r| r.get(0))?;
+        Ok(Seqs { next, loaded: next })
+    }
+
+    fn take(&mut self) -> i64 {
+        let seq = self.next;
+        self.next += 1;
+        seq
+    }
+
+    fn save(self, c: &Connection) -> Result<(), StoreError> {
+        if self.next != self.loaded {
+            c.prepare_cached("UPDATE ca_usage_seq SET next_seq = ?1")?.execute(params![self.next])?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends `e` to `ca_usage`, numbered from `seqs`; answers its `seq`.
+fn insert_event(c: &Connection, seqs: &mut Seqs, e: &UsageEvent) -> Result<i64, StoreError> {
+    let seq = seqs.take();
+    c.prepare_cached(
+        "INSERT INTO ca_usage (seq, at, kind, serial, user_id, failure, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        seq,
+        ts_to_sql(e.at),
+        e.kind.as_str(),
+        e.serial.map(CertSerial::to_bytes),
+        e.user.map(UserId::to_bytes),
+        e.failure,
+        e.detail,
+    ])?;
+    Ok(seq)
+}
+
+/// Appends `events` in a job of their own (numbers loaded and saved around them).
+fn insert_usage(c: &Connection, events: &[UsageEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut seqs = Seqs::load(c)?;
+    for e in events {
+        insert_event(c, &mut seqs, e)?;
+    }
+    seqs.save(c)
+}
+
+/// The last `limit` usage entries `sql` selects for `key` ([`usage_of_user_sql`] or
 /// [`usage_of_certificate_sql`], `$n` placeholders; `$3` the certificate's row number), oldest first.
 fn usage(c: &Connection, sql: &str, key: &[u8], limit: u32, row: Option<i64>) -> Result<Vec<UsageRecord>, StoreError> {
     let sql = sql.replace('$', "?");
@@ -200,7 +238,12 @@ fn device_certs(c: &Connection, new: &NewCertificate) -> Result<Vec<DeviceCert>,
 /// Writes an issuance whose plan was resolved: the status changes, the record, the usage events. Every
 /// condition was checked on rows read in this transaction; what can still fail here is a unique
 /// constraint (a number taken twice: two stores handing out one block) or the database itself.
-fn write_resolved(c: &Connection, cell: &OnceLock<SerialCipher>, new: &NewCertificate) -> Result<(), StoreError> {
+fn write_resolved(
+    c: &Connection,
+    cell: &OnceLock<SerialCipher>,
+    seqs: &mut Seqs,
+    new: &NewCertificate,
+) -> Result<(), StoreError> {
     let at = ts_to_sql(new.record.issued_at);
     let by = new.record.serial.to_bytes().to_vec();
     for s in &new.supersede {
@@ -245,13 +288,22 @@ fn write_resolved(c: &Connection, cell: &OnceLock<SerialCipher>, new: &NewCertif
     };
     let id = i64::try_from(id).map_err(|_| StoreError::corrupt("a certificate number is out of range"))?;
     let legacy = numbered.is_none().then(|| r.serial.to_bytes());
-    // The events first: the certificate row links its issuance event by `seq`.
-    let seqs = insert_usage(c, &new.events)?;
-    let issued_event = issuance_event(&new.events, new.record.serial).map(|i| seqs[i]);
+    // The events, numbered in order. The certificate's issuance event is kept in its row when the row
+    // says all of it (migration 6), else appended and linked from the row by its `seq`.
+    let linked = issuance_event(&new.events, r.serial);
+    let in_row = linked.filter(|&i| kept_in_row(&new.events[i], r));
+    let mut issued_event = None;
+    for (i, e) in new.events.iter().enumerate() {
+        let seq = if Some(i) == in_row { seqs.take() } else { insert_event(c, seqs, e)? };
+        if Some(i) == linked {
+            issued_event = Some(seq);
+        }
+    }
+    let (issued_kind, issued_detail) = in_row.map(|i| (new.events[i].kind.as_str(), &new.events[i].detail)).unzip();
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event, id, legacy_serial) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+            "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event, id, legacy_serial, issued_kind, \
+             issued_detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
         )
     });
     // Bound from the record itself (no row copy: the DER is the largest value of an issuance).
@@ -274,7 +326,9 @@ fn write_resolved(c: &Connection, cell: &OnceLock<SerialCipher>, new: &NewCertif
             r.replaces.map(CertSerial::to_bytes),
             issued_event,
             id,
-            legacy
+            legacy,
+            issued_kind,
+            issued_detail
         ])
         .map_err(|e| {
             let e = StoreError::from(e);
@@ -295,16 +349,18 @@ fn write_new_certificates(
     news: Vec<NewCertificate>,
 ) -> Result<Vec<Result<IssueEffects, CaError>>, StoreError> {
     let mut out = Vec::with_capacity(news.len());
+    let mut seqs = Seqs::load(c)?;
     for mut new in news {
         let existing = device_certs(c, &new)?;
         match new.resolve(&existing) {
             Err(refused) => out.push(Err(refused)),
             Ok(effects) => {
-                write_resolved(c, cell, &new)?;
+                write_resolved(c, cell, &mut seqs, &new)?;
                 out.push(Ok(effects));
             }
         }
     }
+    seqs.save(c)?;
     Ok(out)
 }
 
@@ -569,11 +625,11 @@ impl CaStore for SqliteCaStore {
             return Ok(());
         }
         check_appended(&events)?;
-        Ok(self.db.write(move |c| insert_usage(c, &events).map(drop)).await?)
+        Ok(self.db.write(move |c| insert_usage(c, &events)).await?)
     }
 
     async fn usage_for_certificate(&self, serial: CertSerial, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
-        static SQL: LazyLock<String> = LazyLock::new(|| usage_of_certificate_sql("c.id = $3"));
+        static SQL: LazyLock<String> = LazyLock::new(|| usage_of_certificate_sql("c.id = $3", true));
         let cell = self.cipher.clone();
         Ok(self
             .db
@@ -586,6 +642,7 @@ impl CaStore for SqliteCaStore {
 
     async fn usage_for_user(&self, user: UserId, limit: u32) -> Result<Vec<UsageRecord>, CaError> {
         let key = user.to_bytes();
-        Ok(self.db.read(move |c| usage(c, USAGE_OF_USER_SQL, &key, limit, None)).await?)
+        static SQL: LazyLock<String> = LazyLock::new(|| usage_of_user_sql(true));
+        Ok(self.db.read(move |c| usage(c, &SQL, &key, limit, None)).await?)
     }
 }
