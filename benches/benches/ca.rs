@@ -466,7 +466,7 @@ fn summary(_: &mut Criterion) {
             out.push_str(&format!(", cpu {:.2}x {}", c / b, verdict(c / b)));
         }
         if let (Some(c), Some(p)) = (r_cpu, paired_rate(name)) {
-            out.push_str(&format!(", paired cpu {:.2}x {}", c / p, verdict(c / p)));
+            out.push_str(&format!(", paired cpu {:.2}x {} (raw {p:.0}/s)", c / p, verdict(c / p)));
         }
         println!("{out}  (target 0.80x)");
     };

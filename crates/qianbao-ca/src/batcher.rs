@@ -6,10 +6,12 @@
 //! tasks that were ready to run (on a busy runtime, requests whose signatures are being checked) queue
 //! their items first, so a batch holds what the CPU was about to produce rather than only what had
 //! arrived. On an idle runtime the yield returns at once. Larger batches share each commit's fixed cost
-//! (thread hand-over, transaction, fsync). Measured in three alternated runs of the `ca` bench
-//! (2026-11-24), rates per CPU second as a share of the raw rate: issuance in memory 0.74–0.76 →
-//! 0.77–0.84, on a file 0.70–0.73 → 0.77–0.83; signed orders 0.74–0.86 → 0.81–0.91. By wall clock,
-//! issuance on a file went 0.82–0.88 → 0.76–0.83: the bench thread waits a little more for commits.
+//! (thread hand-over, transaction, fsync), at the price of a commit waiting for one round of the ready
+//! tasks. Measured with the `ca` bench (2026-11-24), rates per CPU second as a share of the raw rate:
+//! in three alternated runs against the run's raw rate, issuance went 0.74–0.76 → 0.77–0.84 in memory
+//! and 0.70–0.73 → 0.77–0.83 on a file; in four more against the raw rate measured beside each bench
+//! ("paired", medians), issuance 0.745 → 0.735 in memory and 0.700 → 0.725 on a file, signed orders
+//! 0.735 → 0.765 and 0.755 → 0.755. A small gain on a file, none to speak of in memory.
 //!
 //! Two batches in flight (the next gathered and queued behind the one committing) was measured and not
 //! kept: it made more, smaller commits, and the issuance and order rates were lower in 9 of 12
