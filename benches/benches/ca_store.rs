@@ -148,11 +148,17 @@ fn open(on_file: bool, dir: &tempfile::TempDir, name: &str) -> Database {
     }
 }
 
-fn issuance(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
+/// The bench group: per row, 20 samples.
+fn group(c: &mut Criterion) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group("ca_store");
     g.throughput(Throughput::Elements(1));
     g.sample_size(20);
+    g
+}
+
+fn issuance(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = group(c);
     for (name, on_file) in [("issue_memory", false), ("issue_file", true)] {
         let rt = runtime();
         let f = Fixture::open(&rt, open(on_file, &dir, name));
@@ -186,9 +192,7 @@ fn issuance(c: &mut Criterion) {
 
 fn nonces(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let mut g = c.benchmark_group("ca_store");
-    g.throughput(Throughput::Elements(1));
-    g.sample_size(20);
+    let mut g = group(c);
     for (name, on_file) in [("nonces_memory", false), ("nonces_file", true)] {
         let rt = runtime();
         let f = Fixture::open(&rt, open(on_file, &dir, name));
