@@ -39,6 +39,7 @@ use qianbao::qianbao_ca::{
     CaConfig, CaDb, CertificateAuthority, DeviceKey, IdentityProof, IdentityProofMethod, IssuedCertificate,
     KeyEncryptionKey, LocalKeyCustody, OrderNonce, PaymentOrder, SignedOrder,
 };
+use qianbao_bench::cpu::process_time;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair};
 use tokio::runtime::Runtime;
@@ -51,24 +52,14 @@ const CONCURRENCY_FILE: u64 = 256;
 
 /// Wall time, process CPU time and elements of each bench over every criterion call (warm-up included),
 /// for the summary.
-static TOTALS: Mutex<BTreeMap<&'static str, (Duration, Duration, u64)>> = Mutex::new(BTreeMap::new());
+static TOTALS: Mutex<BTreeMap<String, (Duration, Duration, u64)>> = Mutex::new(BTreeMap::new());
 
-/// CPU time of this process so far (every thread: the bench thread, the SQLite writer, tokio's blocking
-/// pool), from `/proc/self/stat` (utime + stime, in clock ticks of 10 ms); `None` off Linux.
+/// Measures one criterion call: wall time from `start`, CPU time of the whole process (every thread:
+/// the bench thread, the SQLite writer, tokio's blocking pool; [`process_time`], in ticks of 10 ms).
 ///
 /// On a shared machine the wall-clock rate of a bench depends on what else runs at that moment, the
 /// CPU-time rate much less: the summary shows both, and the CPU ratio is the stricter one for the
 /// issuance and order benches, whose SQLite writer thread works in parallel with the bench thread.
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace().skip(11); // utime is the 14th field, after state (3rd)
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 10)) // USER_HZ is 100 on Linux
-}
-
-/// Measures one criterion call: wall time from `start`, CPU time of the whole process.
 struct Meter {
     wall: Instant,
     cpu: Option<Duration>,
@@ -76,28 +67,25 @@ struct Meter {
 
 impl Meter {
     fn start() -> Self {
-        Meter { cpu: cpu_time(), wall: Instant::now() }
+        Meter { cpu: process_time(), wall: Instant::now() }
     }
 
     /// Ends the measurement: notes `n` elements under `name` and returns the wall time (or `wall` when
     /// the caller timed the wall clock itself).
-    fn stop(self, name: &'static str, n: u64, wall: Option<Duration>) -> Duration {
+    fn stop(self, name: &str, n: u64, wall: Option<Duration>) -> Duration {
         let wall = wall.unwrap_or_else(|| self.wall.elapsed());
-        let cpu = match (self.cpu, cpu_time()) {
+        let cpu = match (self.cpu, process_time()) {
             (Some(a), Some(b)) => b.saturating_sub(a),
             _ => Duration::ZERO,
         };
         let mut t = TOTALS.lock().unwrap();
-        let e = t.entry(name).or_default();
+        let e = t.entry(name.to_string()).or_default();
         e.0 += wall;
         e.1 += cpu;
         e.2 += n;
         wall
     }
 }
-
-/// Wall time and operations of the raw work paired with each bench (see the crate docs).
-static PAIRED: Mutex<BTreeMap<&'static str, (Duration, u64)>> = Mutex::new(BTreeMap::new());
 
 /// The raw ring work of the baselines: ECDSA P-256 / SHA-256 over a fixed message.
 struct Raw {
@@ -127,26 +115,22 @@ impl Raw {
     }
 
     /// Runs `n` raw operations of the baseline of bench `name` on this thread (one verification plus,
-    /// with `sign`, one signing each) and notes their wall time under `name`.
-    fn paired(&self, name: &'static str, n: u64, sign: bool) {
-        let start = Instant::now();
+    /// with `sign`, one signing each) and notes them under `paired/<name>`.
+    fn paired(&self, name: &str, n: u64, sign: bool) {
+        let meter = Meter::start();
         for _ in 0..n {
             self.verify();
             if sign {
                 self.sign();
             }
         }
-        let mut p = PAIRED.lock().unwrap();
-        let e = p.entry(name).or_default();
-        e.0 += start.elapsed();
-        e.1 += n;
+        meter.stop(&format!("paired/{name}"), n, None);
     }
 }
 
-/// Raw operations per second paired with bench `name`.
+/// Raw operations per second paired with bench `name`, by the wall clock.
 fn paired_rate(name: &str) -> Option<f64> {
-    let (cpu, n) = *PAIRED.lock().unwrap().get(name)?;
-    (n > 0 && !cpu.is_zero()).then(|| n as f64 / cpu.as_secs_f64())
+    rate(&format!("paired/{name}")).map(|(wall, _)| wall)
 }
 
 /// Elements per second of a bench from the totals: (by wall time, by process CPU time).

@@ -26,6 +26,7 @@ use qianbao::qianbao_ca::{
     CaDb, CaStore, CertSerial, CertStatus, CertificateRecord, Fingerprint, NonceClaim, OrderNonce, RevocationReason,
     SERIAL_RANDOM_LEN, SerialCipher, UsageEvent, UsageKind,
 };
+use qianbao_bench::cpu::live_threads_time;
 use tokio::runtime::Runtime;
 
 /// Issuances per batch: about what the issuance batcher gathers with 64 requests in flight.
@@ -40,22 +41,11 @@ const DER_LEN: usize = 560;
 static NEXT_DEVICE: AtomicU64 = AtomicU64::new(1);
 static NEXT_NONCE: AtomicU64 = AtomicU64::new(1);
 
-/// CPU time of every live thread of this process, from `/proc/self/task/*/schedstat` (its first field
-/// is the thread's time on a CPU in nanoseconds); `None` off Linux.
-fn cpu_time() -> Option<Duration> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
-    }
-    Some(Duration::from_nanos(total))
-}
-
 /// Times `f`: process CPU time where known, else wall time.
 async fn timed<F: std::future::Future>(f: F) -> Duration {
-    let (cpu, wall) = (cpu_time(), Instant::now());
+    let (cpu, wall) = (live_threads_time(), Instant::now());
     black_box(f.await);
-    match (cpu, cpu_time()) {
+    match (cpu, live_threads_time()) {
         (Some(a), Some(b)) => b.saturating_sub(a),
         _ => wall.elapsed(),
     }

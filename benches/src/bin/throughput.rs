@@ -20,6 +20,7 @@
 
 use std::time::{Duration, Instant};
 
+use qianbao_bench::cpu;
 use qianbao_bench::durable::{BaselinePostgres, BaselineSqlite, DurableBackend};
 use qianbao_bench::ledger::{BATCH, BackendError, LedgerBackend, MemoryBackend, Scenario, Workload, set_up};
 
@@ -167,15 +168,15 @@ fn run(
     let work: Vec<_> = (0..batches).map(|_| workload.batch(scenario, BATCH)).collect();
     let mut times = Vec::with_capacity(batches);
     let mut created = 0;
-    let cpu_start = thread_cpu_time();
-    let process_start = process_cpu_time();
+    let cpu_start = cpu::thread_time();
+    let process_start = cpu::process_time();
     for batch in &work {
         let start = Instant::now();
         created += backend.create_transfers(batch)?;
         times.push(start.elapsed());
     }
-    let cpu = thread_cpu_time().zip(cpu_start).map(|(end, start)| end.saturating_sub(start));
-    let process_cpu = process_cpu_time().zip(process_start).map(|(end, start)| end.saturating_sub(start));
+    let cpu = cpu::thread_time().zip(cpu_start).map(|(end, start)| end.saturating_sub(start));
+    let process_cpu = cpu::process_time().zip(process_start).map(|(end, start)| end.saturating_sub(start));
     let total: Duration = times.iter().sum();
     times.sort();
     let transfers = batches * BATCH;
@@ -204,24 +205,6 @@ fn run(
 fn hugepages_asked() -> bool {
     std::env::var("GLIBC_TUNABLES")
         .is_ok_and(|t| t.split(':').any(|kv| matches!(kv, "glibc.malloc.hugetlb=1" | "glibc.malloc.hugetlb=2")))
-}
-
-/// CPU time of the calling thread (Linux: `/proc/thread-self/schedstat`), `None` elsewhere.
-fn thread_cpu_time() -> Option<Duration> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    text.split_whitespace().next()?.parse().ok().map(Duration::from_nanos)
-}
-
-/// CPU time (user and system) of every thread of the process (Linux: `/proc/self/stat`, in clock
-/// ticks of 10 ms), `None` elsewhere.
-fn process_cpu_time() -> Option<Duration> {
-    let text = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let rest = text.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 10))
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
