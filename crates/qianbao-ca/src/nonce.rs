@@ -106,7 +106,7 @@ fn run(
     window: Duration,
 ) -> impl std::future::Future<Output = ()> {
     let mut pruned_at: Option<Timestamp> = None;
-    crate::batcher::run(rx, NONCE_BATCH_MAX, move |claims: Vec<NonceClaim>, replies| {
+    crate::batcher::run(rx, NONCE_BATCH_MAX, None, move |claims: Vec<NonceClaim>, replies| {
         let latest = claims.iter().map(|c| c.at).max().unwrap_or_default();
         let prune = match pruned_at {
             None => {

@@ -29,6 +29,7 @@ impl CertificateAuthority {
         device: DeviceId,
         csr: &CertificateSigningRequestDer<'_>,
     ) -> Result<IssuedCertificate, CaError> {
+        let _at_work = self.shared.issues.enter();
         let now = self.shared.now();
         let user = proof.user();
         proof.check(user, now, self.shared.config.identity_proof_max_age)?;
@@ -47,6 +48,7 @@ impl CertificateAuthority {
         proof: &RenewalProof,
         csr: &CertificateSigningRequestDer<'_>,
     ) -> Result<IssuedCertificate, CaError> {
+        let _at_work = self.shared.issues.enter();
         let now = self.shared.now();
         let record = self.store.certificate(current).await?.ok_or(CaError::NotFound(current))?;
         let mut ev = self.shared.event(UsageKind::RenewalProof, Some(current), Some(record.user));
@@ -110,6 +112,7 @@ impl CertificateAuthority {
         device: DeviceId,
         csr: &CertificateSigningRequestDer<'_>,
     ) -> Result<IssuedCertificate, CaError> {
+        let _at_work = self.shared.issues.enter();
         let now = self.shared.now();
         let user = proof.user();
         proof.check(user, now, self.shared.config.identity_proof_max_age)?;
