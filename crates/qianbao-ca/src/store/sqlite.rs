@@ -219,20 +219,47 @@ fn usage(c: &Connection, sql: &str, key: &[u8], limit: u32, row: Option<i64>) ->
     rows.into_iter().map(UsageRow::into_record).collect()
 }
 
-/// The device's certificates, for the plan of an issuance ([`NewCertificate::resolve`]).
-fn device_certs(c: &Connection, new: &NewCertificate) -> Result<Vec<DeviceCert>, StoreError> {
-    static SQL: LazyLock<String> =
-        LazyLock::new(|| format!("SELECT {DEVICE_CERT_COLUMNS} FROM ca_certificates WHERE device_id = ?1"));
-    let mut stmt = c.prepare_cached(&SQL)?;
-    let mut rows = stmt.query(params![new.record.device.to_bytes().as_slice()])?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        let serial = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-        let user = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        let status = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
-        out.push(device_cert(serial, user, status, r.get(3)?, r.get(4)?)?);
+/// The statements every issuance of a batch runs, taken from the connection's statement cache once per
+/// batch instead of once per use (each look-up hashes the whole SQL text and moves the statement out of
+/// the cache and back).
+struct IssueStatements<'c> {
+    /// The device's certificates ([`DEVICE_CERT_COLUMNS`]).
+    device: rusqlite::CachedStatement<'c>,
+    /// Whether a row holds the serial as a legacy serial.
+    legacy_taken: rusqlite::CachedStatement<'c>,
+    /// The certificate's row.
+    insert: rusqlite::CachedStatement<'c>,
+}
+
+impl<'c> IssueStatements<'c> {
+    fn prepare(c: &'c Connection) -> Result<Self, StoreError> {
+        static DEVICE: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT {DEVICE_CERT_COLUMNS} FROM ca_certificates WHERE device_id = ?1"));
+        static INSERT: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event, id, legacy_serial, issued_kind, \
+                 issued_detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+            )
+        });
+        Ok(IssueStatements {
+            device: c.prepare_cached(&DEVICE)?,
+            legacy_taken: c.prepare_cached("SELECT 1 FROM ca_certificates WHERE legacy_serial = ?1")?,
+            insert: c.prepare_cached(&INSERT)?,
+        })
     }
-    Ok(out)
+
+    /// The device's certificates, for the plan of an issuance ([`NewCertificate::resolve`]).
+    fn device_certs(&mut self, new: &NewCertificate) -> Result<Vec<DeviceCert>, StoreError> {
+        let mut rows = self.device.query(params![new.record.device.to_bytes().as_slice()])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let serial = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+            let user = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            let status = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+            out.push(device_cert(serial, user, status, r.get(3)?, r.get(4)?)?);
+        }
+        Ok(out)
+    }
 }
 
 /// Writes an issuance whose plan was resolved: the status changes, the record, the usage events. Every
@@ -240,6 +267,7 @@ fn device_certs(c: &Connection, new: &NewCertificate) -> Result<Vec<DeviceCert>,
 /// constraint (a number taken twice: two stores handing out one block) or the database itself.
 fn write_resolved(
     c: &Connection,
+    st: &mut IssueStatements<'_>,
     cell: &OnceLock<SerialCipher>,
     seqs: &mut Seqs,
     new: &NewCertificate,
@@ -274,9 +302,7 @@ fn write_resolved(
     let key = cipher(c, cell)?;
     let numbered = new.id.filter(|id| key.map(|k| k.id(r.serial)) == Some(*id));
     let taken = match numbered {
-        Some(_) => c
-            .prepare_cached("SELECT 1 FROM ca_certificates WHERE legacy_serial = ?1")?
-            .exists(params![r.serial.to_bytes().as_slice()])?,
+        Some(_) => st.legacy_taken.exists(params![r.serial.to_bytes().as_slice()])?,
         None => locate(c, cell, r.serial)?.is_some(),
     };
     if taken {
@@ -300,15 +326,9 @@ fn write_resolved(
         }
     }
     let (issued_kind, issued_detail) = in_row.map(|i| (new.events[i].kind.as_str(), &new.events[i].detail)).unzip();
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "INSERT INTO ca_certificates ({CERT_COLUMNS}, issued_event, id, legacy_serial, issued_kind, \
-             issued_detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
-        )
-    });
     // Bound from the record itself (no row copy: the DER is the largest value of an issuance).
     let (status, status_at, reason, by) = status_columns(r.status);
-    c.prepare_cached(&SQL)?
+    st.insert
         .execute(params![
             r.serial.to_bytes(),
             r.fingerprint.to_bytes(),
@@ -350,12 +370,13 @@ fn write_new_certificates(
 ) -> Result<Vec<Result<IssueEffects, CaError>>, StoreError> {
     let mut out = Vec::with_capacity(news.len());
     let mut seqs = Seqs::load(c)?;
+    let mut st = IssueStatements::prepare(c)?;
     for mut new in news {
-        let existing = device_certs(c, &new)?;
+        let existing = st.device_certs(&new)?;
         match new.resolve(&existing) {
             Err(refused) => out.push(Err(refused)),
             Ok(effects) => {
-                write_resolved(c, cell, &mut seqs, &new)?;
+                write_resolved(c, &mut st, cell, &mut seqs, &new)?;
                 out.push(Ok(effects));
             }
         }
