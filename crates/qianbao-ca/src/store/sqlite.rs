@@ -165,13 +165,14 @@ impl Seqs {
     }
 }
 
-/// Appends `e` to `ca_usage`, numbered from `seqs`; answers its `seq`.
-fn insert_event(c: &Connection, seqs: &mut Seqs, e: &UsageEvent) -> Result<i64, StoreError> {
+/// Appends one event to `ca_usage` ([`insert_event`]).
+const INSERT_EVENT_SQL: &str =
+    "INSERT INTO ca_usage (seq, at, kind, serial, user_id, failure, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Appends `e` to `ca_usage` with `insert` ([`INSERT_EVENT_SQL`]), numbered from `seqs`; answers its `seq`.
+fn insert_event(insert: &mut rusqlite::Statement<'_>, seqs: &mut Seqs, e: &UsageEvent) -> Result<i64, StoreError> {
     let seq = seqs.take();
-    c.prepare_cached(
-        "INSERT INTO ca_usage (seq, at, kind, serial, user_id, failure, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
+    insert.execute(params![
         seq,
         ts_to_sql(e.at),
         e.kind.as_str(),
@@ -183,14 +184,16 @@ fn insert_event(c: &Connection, seqs: &mut Seqs, e: &UsageEvent) -> Result<i64, 
     Ok(seq)
 }
 
-/// Appends `events` in a job of their own (numbers loaded and saved around them).
-fn insert_usage(c: &Connection, events: &[UsageEvent]) -> Result<(), StoreError> {
-    if events.is_empty() {
+/// Appends `events` in a job of their own (numbers loaded and saved around them; one statement for all).
+fn insert_usage<'e>(c: &Connection, events: impl IntoIterator<Item = &'e UsageEvent>) -> Result<(), StoreError> {
+    let mut events = events.into_iter().peekable();
+    if events.peek().is_none() {
         return Ok(());
     }
     let mut seqs = Seqs::load(c)?;
+    let mut insert = c.prepare_cached(INSERT_EVENT_SQL)?;
     for e in events {
-        insert_event(c, &mut seqs, e)?;
+        insert_event(&mut insert, &mut seqs, e)?;
     }
     seqs.save(c)
 }
@@ -320,7 +323,11 @@ fn write_resolved(
     let in_row = linked.filter(|&i| kept_in_row(&new.events[i], r));
     let mut issued_event = None;
     for (i, e) in new.events.iter().enumerate() {
-        let seq = if Some(i) == in_row { seqs.take() } else { insert_event(c, seqs, e)? };
+        let seq = if Some(i) == in_row {
+            seqs.take()
+        } else {
+            insert_event(&mut *c.prepare_cached(INSERT_EVENT_SQL)?, seqs, e)?
+        };
         if Some(i) == linked {
             issued_event = Some(seq);
         }
@@ -433,13 +440,13 @@ fn accept_nonces(
             claim.serial.to_bytes().as_slice()
         ])?;
         if n == 1 {
-            accepted.push(claim.event.clone());
+            accepted.push(&claim.event);
             out.push(NonceOutcome::Accepted);
         } else {
             out.push(NonceOutcome::Replayed);
         }
     }
-    insert_usage(c, &accepted)?;
+    insert_usage(c, accepted)?;
     Ok(out)
 }
 
@@ -569,7 +576,7 @@ impl CaStore for SqliteCaStore {
                 match (n, record) {
                     (_, None) => Ok(RevokeOutcome::NotFound),
                     (1, Some(r)) => {
-                        insert_usage(c, std::slice::from_ref(&event))?;
+                        insert_usage(c, [&event])?;
                         Ok(RevokeOutcome::Revoked(r))
                     }
                     (_, Some(r)) => Ok(RevokeOutcome::AlreadyRevoked(r)),
