@@ -9,7 +9,7 @@
 //! dropped future) delays a batch by one yield at most. A lone caller is committed at once. Without it
 //! a batch held whatever was queued when the previous one's commit returned: in the bench `ca`,
 //! issuance batches averaged 22 in memory (64 callers) and 34 on a file (256 callers; one batch per
-//! fsync) against 31 and 114 with it, and each batch costs about 100 µs of CPU in memory and 300 µs on a
+//! fsync) against 31 and 111 with it, and each batch costs about 100 µs of CPU in memory and 300 µs on a
 //! file whatever its size (the bench `ca_store`).
 //!
 //! Two batches in flight (the next gathered and queued behind the one committing) was measured and not
