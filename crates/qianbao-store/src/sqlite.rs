@@ -135,6 +135,10 @@ impl SqliteDb {
         let mut limit = i64::try_from(options.memory_bytes_max).unwrap_or(i64::MAX);
         conn.file_control(Some(rusqlite::MAIN_DB), FileControl::SizeLimit(&mut limit))?;
         configure(&conn, &options, false)?;
+        // No other connection can open it, so the one connection keeps its lock between transactions
+        // instead of taking and dropping it (and re-checking the file's change counter) around each one.
+        // The bench `ca_store`, 4 alternated runs: an issuance's write 11.6 -> 10.1 us of CPU.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         Ok(Self::start(conn, None, options))
     }
 
