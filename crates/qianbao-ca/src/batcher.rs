@@ -169,15 +169,22 @@ mod tests {
         seen.lock().unwrap().clone()
     }
 
+    /// The batch sizes of `n` callers ([`callers`]) of a batcher of at most `max` that counts them; every
+    /// caller is answered.
+    async fn counted_batches(n: u32, max: usize) -> Vec<usize> {
+        let at_work = Arc::new(Callers::default());
+        let (tx, seen) = batcher(Some(at_work.clone()), max);
+        callers(&at_work, &tx, n, true).await;
+        let sizes = sizes(&seen);
+        assert_eq!(sizes.iter().sum::<usize>(), n as usize, "{sizes:?}");
+        sizes
+    }
+
     /// Eight callers finishing their work one after another: the first batch waits for half of them,
-    /// the rest make the next batches, and every caller is answered.
+    /// the rest make the next batches.
     #[tokio::test]
     async fn a_batch_waits_for_half_the_callers_at_work() {
-        let at_work = Arc::new(Callers::default());
-        let (tx, seen) = batcher(Some(at_work.clone()), 256);
-        callers(&at_work, &tx, 8, true).await;
-        let sizes = sizes(&seen);
-        assert_eq!(sizes.iter().sum::<usize>(), 8, "{sizes:?}");
+        let sizes = counted_batches(8, 256).await;
         assert_eq!(sizes[0], 4, "{sizes:?}");
         assert!(sizes.iter().all(|&n| n <= 4), "{sizes:?}");
     }
@@ -214,12 +221,8 @@ mod tests {
     /// No batch is larger than `max`, however many callers are at work.
     #[tokio::test]
     async fn batches_stay_within_max() {
-        let at_work = Arc::new(Callers::default());
-        let (tx, seen) = batcher(Some(at_work.clone()), 3);
-        callers(&at_work, &tx, 20, true).await;
-        let sizes = sizes(&seen);
-        assert_eq!(sizes.iter().sum::<usize>(), 20, "{sizes:?}");
-        assert!(sizes.iter().all(|&n| n <= 3), "{sizes:?}");
+        let sizes = counted_batches(20, 3).await;
         assert_eq!(sizes[0], 3, "{sizes:?}");
+        assert!(sizes.iter().all(|&n| n <= 3), "{sizes:?}");
     }
 }
