@@ -225,4 +225,35 @@ mod tests {
         assert_eq!(sizes[0], 3, "{sizes:?}");
         assert!(sizes.iter().all(|&n| n <= 3), "{sizes:?}");
     }
+
+    /// On a multi-threaded runtime (where callers run in parallel and a yield returns at once), rounds of
+    /// callers that queue at random moments, some leaving without queueing, are all answered in batches
+    /// within `max`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_caller_is_answered_on_a_multi_threaded_runtime() {
+        let at_work = Arc::new(Callers::default());
+        let (tx, seen) = batcher(Some(at_work.clone()), 16);
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..400u32 {
+            let (at_work, tx) = (at_work.clone(), tx.clone());
+            tasks.spawn(async move {
+                let _at_work = at_work.enter();
+                for _ in 0..i % 7 {
+                    tokio::task::yield_now().await;
+                }
+                if i % 5 == 0 {
+                    return 0;
+                }
+                let (reply, answer) = oneshot::channel();
+                tx.send((i, reply)).unwrap();
+                answer.await.unwrap();
+                1
+            });
+        }
+        let answered: usize = tasks.join_all().await.into_iter().sum();
+        let sizes = sizes(&seen);
+        assert_eq!(answered, 320);
+        assert_eq!(sizes.iter().sum::<usize>(), 320, "{sizes:?}");
+        assert!(sizes.iter().all(|&n| (1..=16).contains(&n)), "{sizes:?}");
+    }
 }
