@@ -87,17 +87,15 @@ pub(crate) async fn run<T, R, F, Fut>(
 /// Adds to `buf` what callers at work queue, up to half of them: yields to the runtime while that brings
 /// more.
 async fn wait_for_callers<T>(rx: &mut mpsc::UnboundedReceiver<T>, buf: &mut Vec<T>, callers: &Callers, max: usize) {
+    let mut before_yield = None;
     loop {
-        take_queued(rx, buf, callers.want(max));
-        if buf.len() >= callers.want(max) {
+        let want = callers.want(max);
+        take_queued(rx, buf, want);
+        if buf.len() >= want || before_yield == Some(buf.len()) {
             return;
         }
-        let before = buf.len();
+        before_yield = Some(buf.len());
         tokio::task::yield_now().await;
-        take_queued(rx, buf, callers.want(max));
-        if buf.len() == before {
-            return;
-        }
     }
 }
 
